@@ -1,0 +1,162 @@
+#include "common/child_process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
+extern char** environ;
+
+namespace hl {
+namespace {
+
+struct CStrings {
+  std::vector<std::string> storage;
+  std::vector<char*> pointers;
+  explicit CStrings(const std::vector<std::string>& strings) : storage(strings) {
+    for (auto& s : storage) pointers.push_back(s.data());
+    pointers.push_back(nullptr);
+  }
+};
+
+// Runs in the child between fork and exec: async-signal-safe calls only, no
+// allocation, no exceptions; failures go to the parent as an errno.
+[[noreturn]] void exec_child(const SpawnOptions& options, char* const* argv, char* const* envp,
+                             int error_pipe) {
+  auto fail = [error_pipe]() {
+    int err = errno;
+    ssize_t ignored = ::write(error_pipe, &err, sizeof err);
+    (void)ignored;
+    _exit(127);
+  };
+  if (options.parent_death_signal != 0 && ::prctl(PR_SET_PDEATHSIG, options.parent_death_signal) != 0) fail();
+  sigset_t all;
+  sigemptyset(&all);
+  sigprocmask(SIG_SETMASK, &all, nullptr);
+  if (options.stdin_fd >= 0 && ::dup2(options.stdin_fd, STDIN_FILENO) < 0) fail();
+  if (options.stdout_fd >= 0 && ::dup2(options.stdout_fd, STDOUT_FILENO) < 0) fail();
+  if (options.stderr_fd >= 0 && ::dup2(options.stderr_fd, STDERR_FILENO) < 0) fail();
+  for (const auto& [from, to] : options.fd_map) {
+    if (from == to) {
+      int flags = ::fcntl(from, F_GETFD);
+      if (flags < 0 || ::fcntl(from, F_SETFD, flags & ~FD_CLOEXEC) < 0) fail();
+    } else if (::dup2(from, to) < 0) {
+      fail();
+    }
+  }
+  if (envp != nullptr) {
+    environ = const_cast<char**>(envp);
+  }
+  ::execvp(argv[0], argv);
+  fail();
+  _exit(127);  // not reached: tells the compiler this function never returns
+}
+
+}  // namespace
+
+UniqueFd open_pidfd(pid_t pid) {
+  // glibc 2.36's <sys/pidfd.h> has no C++ linkage: call the kernel directly.
+  return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+}
+
+int exit_code_from_wait_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+ChildProcess::ChildProcess(pid_t pid) : pid_(pid), pidfd_(open_pidfd(pid)) {
+  if (!pidfd_) throw_errno("pidfd_open");
+}
+
+ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
+  if (argv.empty()) throw Error("spawn: empty command line");
+  CStrings args(argv);
+  std::optional<CStrings> env;
+  if (options.env) env.emplace(*options.env);
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw_errno("pipe2");
+  UniqueFd read_end(pipe_fds[0]);
+  UniqueFd write_end(pipe_fds[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    exec_child(options, args.pointers.data(), env ? env->pointers.data() : nullptr, write_end.get());
+  }
+  ChildProcess child(pid);
+  write_end.reset();
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(read_end.get(), &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  if (n == sizeof child_errno) {
+    child.wait();
+    throw system_error(child_errno, "cannot run", argv[0]);
+  }
+  return child;
+}
+
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)), pidfd_(std::move(other.pidfd_)) {}
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
+  if (this != &other) {
+    if (running()) terminate(0);
+    pid_ = std::exchange(other.pid_, -1);
+    pidfd_ = std::move(other.pidfd_);
+  }
+  return *this;
+}
+
+ChildProcess::~ChildProcess() {
+  if (running()) terminate(0);
+}
+
+void ChildProcess::signal(int sig) const noexcept {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+int ChildProcess::wait() {
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0) {
+    if (errno != EINTR) throw_errno("waitpid");
+  }
+  pid_ = -1;
+  pidfd_.reset();
+  return exit_code_from_wait_status(status);
+}
+
+std::optional<int> ChildProcess::try_wait() {
+  int status = 0;
+  pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == 0) return std::nullopt;
+  if (r < 0) throw_errno("waitpid");
+  pid_ = -1;
+  pidfd_.reset();
+  return exit_code_from_wait_status(status);
+}
+
+int ChildProcess::terminate(int grace_ms) {
+  if (!running()) return 0;
+  if (grace_ms > 0) {
+    signal(SIGTERM);
+    pollfd p{pidfd_.get(), POLLIN, 0};
+    ::poll(&p, 1, grace_ms);
+  }
+  if (auto code = try_wait()) return *code;
+  signal(SIGKILL);
+  return wait();
+}
+
+}  // namespace hl

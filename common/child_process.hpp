@@ -1,0 +1,61 @@
+#pragma once
+// A child process that must be reaped: the destructor kills (SIGKILL) and
+// reaps a child that is still running, so no failure path leaks processes.
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/unique_fd.hpp"
+
+namespace hl {
+
+struct SpawnOptions {
+  // fd in the parent -> fd number in the child (e.g. {sock, 3}); -1 keeps.
+  std::vector<std::pair<int, int>> fd_map;
+  int stdout_fd = -1;  // -1: inherit
+  int stderr_fd = -1;
+  int stdin_fd = -1;
+  std::optional<std::vector<std::string>> env;  // nullopt: inherit environ
+  int parent_death_signal = 0;                  // PR_SET_PDEATHSIG
+};
+
+// A pollable fd that becomes readable when `pid` exits (-1 on error, errno set).
+UniqueFd open_pidfd(pid_t pid);
+
+// Decoded wait status in shell convention: exit code, or 128+signal.
+int exit_code_from_wait_status(int status);
+
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  // fork + execvp(argv[0]); exec failures come back over a CLOEXEC pipe as
+  // errno and are thrown here with the program name.
+  static ChildProcess spawn(const std::vector<std::string>& argv, const SpawnOptions& options = {});
+
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess& operator=(ChildProcess&& other) noexcept;
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess();
+
+  pid_t pid() const noexcept { return pid_; }
+  bool running() const noexcept { return pid_ > 0; }
+  // pidfd (pollable: readable when the child exits).
+  int pidfd() const noexcept { return pidfd_.get(); }
+  void signal(int sig) const noexcept;
+  // Blocks until exit; returns the shell-style exit code.
+  int wait();
+  // Non-blocking: the exit code if the child has exited.
+  std::optional<int> try_wait();
+  // SIGTERM, then SIGKILL after grace_ms; returns the exit code.
+  int terminate(int grace_ms);
+
+ private:
+  explicit ChildProcess(pid_t pid);
+  pid_t pid_ = -1;
+  UniqueFd pidfd_;
+};
+
+}  // namespace hl
