@@ -1,0 +1,142 @@
+#include "image/container.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/child_process.hpp"
+#include "common/error.hpp"
+#include "common/message_socket.hpp"
+#include "common/scope_guard.hpp"
+#include "image/user_namespace.hpp"
+
+namespace hl::image {
+namespace {
+
+struct Staging {
+  std::string dir;
+  std::string image() const { return dir + "/image"; }
+  std::string upper() const { return dir + "/upper"; }
+  std::string work() const { return dir + "/work"; }
+  std::string root() const { return dir + "/root"; }
+};
+
+Staging make_staging(const std::string& parent) {
+  std::string templ = parent + "/hpclaunch-XXXXXX";
+  if (::mkdtemp(templ.data()) == nullptr) throw_errno("create staging dir in", parent);
+  return Staging{templ};
+}
+
+void mount_staging_tmpfs(const Staging& s) {
+  if (::mount("tmpfs", s.dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") != 0) {
+    throw_errno("mount tmpfs", s.dir);
+  }
+  for (const auto& d : {s.image(), s.upper(), s.work(), s.root()}) {
+    if (::mkdir(d.c_str(), 0755) != 0) throw_errno("mkdir", d);
+  }
+}
+
+// The build child: a nested mount namespace where the root is assembled and
+// pivoted into. It reports the image environment and hands back its mount
+// namespace fd, then exits; the namespace lives on through that fd.
+[[noreturn]] void run_build_child(const Staging& s, const RootfsSpec& spec, int report) {
+  nlohmann::json reply;
+  try {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::unshare(CLONE_NEWNS) != 0) throw_errno("unshare(mount namespace)");
+    prepare_upper_layer(s.image(), s.upper(), spec);
+    mount_overlay(s.image(), s.upper(), s.work(), s.root());
+    populate_root(s.root(), spec);
+    EnvList env = read_image_environment(s.root());
+    pivot_into(s.root());
+    UniqueFd mntns(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
+    if (!mntns) throw_errno("open", "/proc/self/ns/mnt");
+    reply = {{"env", env}};
+    int fd = mntns.get();
+    send_message(report, reply.dump(), std::span(&fd, 1));
+    _exit(0);
+  } catch (const Error& e) {
+    reply = {{"error", e.what()}, {"hint", e.hint()}};
+  } catch (const std::exception& e) {
+    reply = {{"error", e.what()}, {"hint", ""}};
+  }
+  try {
+    send_message(report, reply.dump());
+  } catch (...) {
+  }
+  _exit(1);
+}
+
+// Serves FUSE while the child builds the root (its lookups need answers).
+Message serve_until_built(SquashfsServer& server, int report) {
+  pollfd fds[2] = {{server.fd(), POLLIN, 0}, {report, POLLIN, 0}};
+  while (true) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("poll");
+    }
+    if (fds[0].revents & POLLIN) server.process_one();
+    if (fds[1].revents & (POLLIN | POLLHUP)) {
+      auto message = receive_message(report);
+      if (!message) throw Error("container build child exited without a report");
+      return std::move(*message);
+    }
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Container> Container::build(UniqueFd image_fd, const std::string& image_path,
+                                            const ContainerConfig& config) {
+  std::unique_ptr<Container> c(new Container());
+  enter_user_and_mount_namespace(::getuid(), ::getgid());
+  make_mounts_private();
+  c->userns_ = UniqueFd(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
+  if (!c->userns_) throw_errno("open", "/proc/self/ns/user");
+
+  Staging staging = make_staging(config.staging_parent);
+  ScopeGuard remove_dir([&] { ::rmdir(staging.dir.c_str()); });
+  mount_staging_tmpfs(staging);
+  // Detached in our namespace once built: the overlay in the container keeps
+  // what it needs, and the host directory can go at once.
+  ScopeGuard detach([&] { ::umount2(staging.dir.c_str(), MNT_DETACH); });
+  // Opened inside the user namespace: FUSE refuses a /dev/fuse fd whose
+  // opener lives in another user namespace than the mount (EINVAL).
+  UniqueFd fuse_dev = open_fuse_device();
+  c->server_ = std::make_unique<SquashfsServer>(std::move(image_fd), std::move(fuse_dev), staging.image(), image_path);
+
+  auto [ours, theirs] = message_socket_pair();
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    ours.reset();
+    run_build_child(staging, config.rootfs, theirs.get());
+  }
+  theirs.reset();
+  Message report = serve_until_built(*c->server_, ours.get());
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  auto reply = nlohmann::json::parse(report.payload);
+  if (reply.contains("error")) {
+    throw Error(reply["error"].get<std::string>(), reply["hint"].get<std::string>());
+  }
+  if (report.fds.size() != 1) throw Error("container build child sent no mount namespace");
+  c->mntns_ = std::move(report.fds[0]);
+  c->image_env_ = reply["env"].get<EnvList>();
+  return c;
+}
+
+}  // namespace hl::image

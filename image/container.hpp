@@ -1,0 +1,40 @@
+#pragma once
+// One node's shared container, owned by the holder process: the user
+// namespace, the image served by in-process squashfuse, and the mount
+// namespace (built by a short-lived child) that every local rank joins.
+#include <memory>
+#include <string>
+
+#include "common/unique_fd.hpp"
+#include "image/etc_files.hpp"
+#include "image/rootfs.hpp"
+#include "image/squashfuse_server.hpp"
+
+namespace hl::image {
+
+struct ContainerConfig {
+  RootfsSpec rootfs;
+  std::string staging_parent = "/tmp";  // node-local; the staging dir lives there only during the build
+};
+
+class Container {
+ public:
+  // Must run in a single-threaded process. On failure everything made so far
+  // (mounts, staging dir, build child) is undone before the error propagates.
+  static std::unique_ptr<Container> build(UniqueFd image_fd, const std::string& image_path,
+                                          const ContainerConfig& config);
+
+  SquashfsServer& server() { return *server_; }
+  int user_namespace_fd() const { return userns_.get(); }
+  int mount_namespace_fd() const { return mntns_.get(); }
+  const EnvList& image_environment() const { return image_env_; }
+
+ private:
+  Container() = default;
+  std::unique_ptr<SquashfsServer> server_;
+  UniqueFd userns_;
+  UniqueFd mntns_;
+  EnvList image_env_;
+};
+
+}  // namespace hl::image

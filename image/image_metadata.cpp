@@ -1,0 +1,83 @@
+#include "image/image_metadata.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/strings.hpp"
+
+namespace hl::image {
+namespace {
+
+UniqueFd open_image(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    int err = errno;
+    if (err == ENOENT) throw Error(fmt::format("image `{}` does not exist", path), "check the --image path");
+    throw system_error(err, "cannot open image", path);
+  }
+  return fd;
+}
+
+SuperblockBytes read_superblock(int fd, const std::string& path) {
+  SuperblockBytes bytes{};
+  ssize_t n = ::pread(fd, bytes.data(), bytes.size(), 0);
+  if (n < 0) throw_errno("read image", path);
+  parse_superblock(std::span(bytes.data(), static_cast<std::size_t>(n)), path);
+  return bytes;
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, const ImageMetadata& m) {
+  j = {{"path", m.path},
+       {"size", m.size},
+       {"mtime_ns", m.mtime_ns},
+       {"superblock", to_hex(m.superblock.data(), m.superblock.size())}};
+}
+
+void from_json(const nlohmann::json& j, ImageMetadata& m) {
+  m.path = j.at("path").get<std::string>();
+  m.size = j.at("size").get<std::uint64_t>();
+  m.mtime_ns = j.at("mtime_ns").get<std::int64_t>();
+  auto bytes = from_hex(j.at("superblock").get<std::string>());
+  if (bytes.size() != m.superblock.size()) throw Error("internal: bad superblock length in node message");
+  std::memcpy(m.superblock.data(), bytes.data(), bytes.size());
+}
+
+ImageMetadata read_image_metadata(const std::string& path, UniqueFd* opened) {
+  UniqueFd fd = open_image(path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_errno("stat image", path);
+  if (!S_ISREG(st.st_mode)) {
+    throw Error(fmt::format("image `{}` is not a regular file", path), "pass a .sqsh file to --image");
+  }
+  ImageMetadata m;
+  m.path = path;
+  m.size = static_cast<std::uint64_t>(st.st_size);
+  m.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  m.superblock = read_superblock(fd.get(), path);
+  check_image_size(parse_superblock(m.superblock, path), m.size, path);
+  if (opened != nullptr) *opened = std::move(fd);
+  return m;
+}
+
+UniqueFd open_matching_image(const ImageMetadata& expected) {
+  UniqueFd fd = open_image(expected.path);
+  off_t length = ::lseek(fd.get(), 0, SEEK_END);
+  if (length < 0) throw_errno("seek image", expected.path);
+  SuperblockBytes bytes = read_superblock(fd.get(), expected.path);
+  if (static_cast<std::uint64_t>(length) != expected.size || bytes != expected.superblock) {
+    throw Error(fmt::format("image `{}` differs on this node from the one the first node read", expected.path),
+                "the image changed during launch, or the path is not on a shared file system");
+  }
+  return fd;
+}
+
+}  // namespace hl::image

@@ -1,0 +1,40 @@
+#pragma once
+// The container's mounts as data: CLI flags and defaults become a list of
+// MountSpec that --dry-run prints and one executor (rootfs.cpp) carries out.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace hl::image {
+
+struct MountSpec {
+  std::string source;  // host path
+  std::string target;  // path inside the container
+  bool read_only = false;
+  bool recursive = true;
+  bool optional = false;  // skip when the source does not exist on the node
+  std::string origin;     // why it is there: "default", "--mount", "session dir", ...
+};
+
+void to_json(nlohmann::json& j, const MountSpec& m);
+void from_json(const nlohmann::json& j, MountSpec& m);
+
+struct MountInputs {
+  std::vector<std::string> user_mounts;   // --mount SRC:DST[:ro|rw]
+  std::string cwd;                        // resolves relative SRC of --mount
+  std::string home;                       // $HOME, bound at the same path
+  std::string workdir;                    // bound so the ranks can chdir there
+  std::string tmpdir;                     // $TMPDIR when it is not /tmp
+  std::vector<std::string> session_dirs;  // PMIx / Slurm / Open MPI dirs
+};
+
+// Parses one --mount value. Throws hl::Error naming the value and the fix.
+MountSpec parse_mount_option(std::string_view text, std::string_view cwd);
+
+// Defaults, then session dirs, then the user's mounts; identity binds that an
+// earlier identity bind already covers are dropped; parents mount first.
+std::vector<MountSpec> plan_mounts(const MountInputs& in);
+
+}  // namespace hl::image

@@ -1,0 +1,226 @@
+#include "image/rootfs.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "common/strings.hpp"
+#include "common/unique_fd.hpp"
+
+namespace hl::image {
+namespace {
+
+// Resolves `path` with the container root as "/": an image symlink such as
+// /home -> /var/home then lands inside the image, never on the host.
+UniqueFd open_in_root(int root_fd, const std::string& path, std::uint64_t flags, std::uint64_t mode = 0) {
+  std::string relative = path.substr(path.find_first_not_of('/') == std::string::npos ? path.size()
+                                                                                        : path.find_first_not_of('/'));
+  if (relative.empty()) relative = ".";
+  open_how how{};
+  how.flags = flags | O_CLOEXEC;
+  how.mode = mode;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  return UniqueFd(static_cast<int>(::syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof how)));
+}
+
+// mkdir -p inside root; the last component becomes a file when !directory.
+UniqueFd make_target(int root_fd, const std::string& target, bool directory) {
+  std::string prefix;
+  auto parts = split(target, '/');
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].empty()) continue;
+    std::string parent = prefix.empty() ? "/" : prefix;
+    prefix += "/" + parts[i];
+    bool last = i + 1 == parts.size();
+    UniqueFd existing = open_in_root(root_fd, prefix, O_PATH);
+    if (existing) {
+      if (last) return existing;
+      continue;
+    }
+    if (errno != ENOENT) throw_errno("resolve mount target", target);
+    UniqueFd parent_fd = open_in_root(root_fd, parent, O_PATH | O_DIRECTORY);
+    if (!parent_fd) throw_errno("resolve mount target", parent);
+    if (last && !directory) {
+      UniqueFd created(::openat(parent_fd.get(), parts[i].c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+      if (!created) throw_errno("create mount target", target);
+    } else if (::mkdirat(parent_fd.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST) {
+      throw_errno("create mount target", prefix);
+    }
+  }
+  UniqueFd fd = open_in_root(root_fd, target, O_PATH);
+  if (!fd) throw_errno("resolve mount target", target);
+  return fd;
+}
+
+std::string fd_path(int fd) { return fmt::format("/proc/self/fd/{}", fd); }
+
+void make_read_only(int root_fd, const std::string& target, bool recursive) {
+  // Re-open: the old fd points below the new mount, not at it.
+  UniqueFd mounted = open_in_root(root_fd, target, O_PATH);
+  if (!mounted) throw_errno("resolve mount", target);
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+  if (::mount_setattr(mounted.get(), "", flags, &attr, sizeof attr) != 0) throw_errno("make read-only", target);
+}
+
+void bind(int root_fd, const std::string& source, const std::string& target, bool recursive, bool read_only) {
+  struct stat st {};
+  if (::stat(source.c_str(), &st) != 0) throw_errno("bind source", source);
+  UniqueFd where = make_target(root_fd, target, S_ISDIR(st.st_mode));
+  unsigned long flags = MS_BIND | (recursive ? MS_REC : 0);
+  if (::mount(source.c_str(), fd_path(where.get()).c_str(), nullptr, flags, nullptr) != 0) {
+    throw_errno(fmt::format("bind `{}` onto", source), target);
+  }
+  if (read_only) make_read_only(root_fd, target, recursive);
+}
+
+void symlink_in(int dir_fd, const char* target, const char* name) {
+  if (::symlinkat(target, dir_fd, name) != 0 && errno != EEXIST) throw_errno("symlink", fmt::format("/dev/{}", name));
+}
+
+void populate_dev(int root_fd, const std::vector<std::string>& nodes) {
+  UniqueFd dev = make_target(root_fd, "/dev", true);
+  if (::mount("tmpfs", fd_path(dev.get()).c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=1m") != 0) {
+    throw_errno("mount tmpfs", "/dev");
+  }
+  for (const auto& name : nodes) {
+    std::string host = "/dev/" + name;
+    if (::access(host.c_str(), F_OK) != 0) continue;  // absent on this node: nothing to expose
+    bind(root_fd, host, host, false, false);
+  }
+  if (::access("/dev/pts", F_OK) == 0) bind(root_fd, "/dev/pts", "/dev/pts", true, false);
+  bind(root_fd, "/dev/shm", "/dev/shm", true, false);
+  UniqueFd dev_dir = open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY);
+  if (!dev_dir) throw_errno("open", "/dev");
+  symlink_in(dev_dir.get(), "pts/ptmx", "ptmx");
+  symlink_in(dev_dir.get(), "/proc/self/fd", "fd");
+  symlink_in(dev_dir.get(), "/proc/self/fd/0", "stdin");
+  symlink_in(dev_dir.get(), "/proc/self/fd/1", "stdout");
+  symlink_in(dev_dir.get(), "/proc/self/fd/2", "stderr");
+}
+
+std::string read_in_root(int root_fd, const std::string& path) {
+  UniqueFd fd = open_in_root(root_fd, path, O_RDONLY);
+  if (!fd) {
+    if (errno == ENOENT) return {};
+    throw_errno("read image file", path);
+  }
+  return read_file(fd_path(fd.get()));
+}
+
+// The path `path` has inside the image: existing components resolved (with
+// symlinks followed inside the image), the missing rest appended as is.
+std::string resolve_in_image(int lower_fd, const std::string& lower, const std::string& path) {
+  auto parts = split(path, '/');
+  std::string existing = "/";
+  std::size_t i = 0;
+  for (; i < parts.size(); ++i) {
+    if (parts[i].empty()) continue;
+    std::string next = existing == "/" ? "/" + parts[i] : existing + "/" + parts[i];
+    UniqueFd fd = open_in_root(lower_fd, next, O_PATH);
+    if (!fd) break;
+    char buffer[4096];
+    ssize_t n = ::readlink(fd_path(fd.get()).c_str(), buffer, sizeof buffer - 1);
+    if (n <= 0) throw_errno("resolve in image", next);
+    std::string real(buffer, static_cast<std::size_t>(n));
+    existing = real.size() > lower.size() ? real.substr(lower.size()) : "/";
+  }
+  std::string result = existing;
+  for (; i < parts.size(); ++i) {
+    if (!parts[i].empty()) result += (result == "/" ? "" : "/") + parts[i];
+  }
+  return result;
+}
+
+// mkdir -p of `path` below `upper` (our tmpfs); the last component a file when !directory.
+void create_in_upper(const std::string& upper, const std::string& path, bool directory) {
+  std::string current = upper;
+  auto parts = split(path, '/');
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].empty()) continue;
+    current += "/" + parts[i];
+    bool last = i + 1 == parts.size();
+    if (last && !directory) {
+      UniqueFd fd(::open(current.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+      if (!fd) throw_errno("create mount target", path);
+    } else if (::mkdir(current.c_str(), 0755) != 0 && errno != EEXIST) {
+      throw_errno("create mount target", path);
+    }
+  }
+}
+
+void write_in_upper(int lower_fd, const std::string& lower, const std::string& upper, const std::string& path,
+                    const std::string& content) {
+  std::string real = resolve_in_image(lower_fd, lower, path);
+  create_in_upper(upper, dirname_of(real), true);
+  write_file(upper + real, content);
+}
+
+UniqueFd open_root(const std::string& root) {
+  UniqueFd fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) throw_errno("open container root", root);
+  return fd;
+}
+
+}  // namespace
+
+void mount_overlay(const std::string& lower, const std::string& upper, const std::string& work,
+                   const std::string& target) {
+  auto options = fmt::format("lowerdir={},upperdir={},workdir={},userxattr", lower, upper, work);
+  if (::mount("overlay", target.c_str(), "overlay", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
+    throw_errno("mount overlayfs at", target);
+  }
+}
+
+void prepare_upper_layer(const std::string& lower, const std::string& upper, const RootfsSpec& spec) {
+  UniqueFd lower_fd = open_root(lower);
+  create_in_upper(upper, resolve_in_image(lower_fd.get(), lower, "/dev"), true);
+  for (const auto& m : spec.mounts) {
+    struct stat st {};
+    if (::stat(m.source.c_str(), &st) != 0) continue;  // populate_root reports it
+    std::string real = resolve_in_image(lower_fd.get(), lower, m.target);
+    if (::access((lower + real).c_str(), F_OK) == 0) continue;  // already in the image
+    create_in_upper(upper, real, S_ISDIR(st.st_mode));
+  }
+  write_in_upper(lower_fd.get(), lower, upper, "/etc/passwd",
+                 passwd_with_user(read_in_root(lower_fd.get(), "/etc/passwd"), spec.user));
+  write_in_upper(lower_fd.get(), lower, upper, "/etc/group",
+                 group_with_user(read_in_root(lower_fd.get(), "/etc/group"), spec.user));
+}
+
+void populate_root(const std::string& root, const RootfsSpec& spec) {
+  UniqueFd root_fd = open_root(root);
+  populate_dev(root_fd.get(), spec.device_nodes);
+  for (const auto& m : spec.mounts) {
+    if (::access(m.source.c_str(), F_OK) != 0) {
+      if (m.optional) continue;
+      throw_errno(fmt::format("{} mount source", m.origin), m.source);
+    }
+    bind(root_fd.get(), m.source, m.target, m.recursive, m.read_only);
+    log::info("bound {} -> {}{}", m.source, m.target, m.read_only ? " (ro)" : "");
+  }
+}
+
+EnvList read_image_environment(const std::string& root) {
+  UniqueFd root_fd = open_root(root);
+  return parse_environment_file(read_in_root(root_fd.get(), "/etc/environment"));
+}
+
+void pivot_into(const std::string& root) {
+  if (::chdir(root.c_str()) != 0) throw_errno("chdir", root);
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) throw_errno("pivot_root", root);
+  if (::umount2(".", MNT_DETACH) != 0) throw_errno("detach old root", root);
+  if (::chdir("/") != 0) throw_errno("chdir", "/");
+}
+
+}  // namespace hl::image

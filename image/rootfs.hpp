@@ -1,0 +1,43 @@
+#pragma once
+// Builds the container root inside a fresh mount namespace: a writable
+// overlay over the FUSE-mounted image, the minimal /dev, the planned binds,
+// generated /etc files; then pivots into it. Runs in a child of the holder,
+// never in the holder (it serves FUSE: a lookup from its own thread would wait
+// on itself forever).
+#include <string>
+#include <vector>
+
+#include "image/etc_files.hpp"
+#include "image/mount_plan.hpp"
+
+namespace hl::image {
+
+struct RootfsSpec {
+  std::vector<MountSpec> mounts;
+  std::vector<std::string> device_nodes;  // names under /dev
+  UserEntry user;
+};
+
+// overlayfs: lower = the image, upper/work on the holder's tmpfs; `userxattr`
+// lets an unprivileged user namespace mount it.
+void mount_overlay(const std::string& lower, const std::string& upper, const std::string& work,
+                   const std::string& target);
+
+// Before the overlay is mounted: create every mount target and the generated
+// /etc/passwd and /etc/group in the upper layer. An unprivileged user cannot
+// add entries to image directories through the overlay (their owner, root,
+// is not mapped in our namespace), but owns the tmpfs upper layer. Paths are
+// resolved inside the image first, so image symlinks (/var/run -> /run) are
+// followed the way the container will see them.
+void prepare_upper_layer(const std::string& lower, const std::string& upper, const RootfsSpec& spec);
+
+// Mounts /dev and the binds onto the merged root; every failing step names its path.
+void populate_root(const std::string& root, const RootfsSpec& spec);
+
+// Reads the image's /etc/environment (empty if absent), resolved inside root.
+EnvList read_image_environment(const std::string& root);
+
+// pivot_root(".", ".") then detach the old root, so no host path stays reachable.
+void pivot_into(const std::string& root);
+
+}  // namespace hl::image

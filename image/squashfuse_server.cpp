@@ -1,0 +1,111 @@
+#define FUSE_USE_VERSION 32
+#include "image/squashfuse_server.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <fuse3/fuse_lowlevel.h>
+
+#include "common/error.hpp"
+
+extern "C" {
+#include <squashfuse/ll.h>
+}
+
+namespace hl::image {
+namespace {
+
+fuse_lowlevel_ops squashfs_operations() {
+  fuse_lowlevel_ops ops{};
+  ops.getattr = sqfs_ll_op_getattr;
+  ops.opendir = sqfs_ll_op_opendir;
+  ops.releasedir = sqfs_ll_op_releasedir;
+  ops.readdir = sqfs_ll_op_readdir;
+  ops.lookup = sqfs_ll_op_lookup;
+  ops.open = sqfs_ll_op_open;
+  ops.create = sqfs_ll_op_create;
+  ops.release = sqfs_ll_op_release;
+  ops.read = sqfs_ll_op_read;
+  ops.readlink = sqfs_ll_op_readlink;
+  ops.listxattr = sqfs_ll_op_listxattr;
+  ops.getxattr = sqfs_ll_op_getxattr;
+  ops.forget = sqfs_ll_op_forget;
+  ops.statfs = stfs_ll_op_statfs;
+  return ops;
+}
+
+}  // namespace
+
+UniqueFd open_fuse_device() {
+  UniqueFd fd(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
+  if (!fd) throw_errno("cannot open", "/dev/fuse");
+  return fd;
+}
+
+SquashfsServer::SquashfsServer(UniqueFd image_fd, UniqueFd fuse_dev, const std::string& mountpoint,
+                               const std::string& image_path)
+    : image_fd_(std::move(image_fd)) {
+  ll_ = static_cast<sqfs_ll*>(std::calloc(1, sizeof(sqfs_ll)));
+  if (ll_ == nullptr) throw Error("out of memory");
+  if (sqfs_init(&ll_->fs, image_fd_.get(), 0) != SQFS_OK || sqfs_ll_init(ll_) != SQFS_OK) {
+    std::free(ll_);
+    ll_ = nullptr;
+    throw Error(fmt::format("image `{}`: squashfuse cannot read it (unsupported compression or corrupt)", image_path),
+                "rebuild the image with mksquashfs -comp zstd or gzip");
+  }
+  auto options = fmt::format("fd={},rootmode=40000,user_id={},group_id={}", fuse_dev.get(), ::getuid(), ::getgid());
+  if (::mount("squashfuse", mountpoint.c_str(), "fuse.squashfuse", MS_NOSUID | MS_NODEV | MS_RDONLY,
+              options.c_str()) != 0) {
+    int err = errno;
+    sqfs_ll_destroy(ll_);
+    std::free(ll_);
+    ll_ = nullptr;
+    throw system_error(err, "mount squashfuse at", mountpoint);
+  }
+  char arg0[] = "hpclaunch";
+  char* argv[] = {arg0, nullptr};
+  fuse_args args = FUSE_ARGS_INIT(1, argv);
+  auto ops = squashfs_operations();
+  session_ = fuse_session_new(&args, &ops, sizeof ops, ll_);
+  // "/dev/fd/N" tells libfuse the file system is already mounted on fd N.
+  auto fd_path = fmt::format("/dev/fd/{}", fuse_dev.get());
+  if (session_ == nullptr || fuse_session_mount(session_, fd_path.c_str()) != 0) {
+    if (session_ != nullptr) fuse_session_destroy(session_);
+    session_ = nullptr;
+    sqfs_ll_destroy(ll_);
+    std::free(ll_);
+    ll_ = nullptr;
+    throw Error("libfuse: cannot start a session on /dev/fuse");
+  }
+  fuse_dev.release();  // the session owns it now and closes it on destroy
+}
+
+SquashfsServer::~SquashfsServer() {
+  std::free(buffer_);
+  if (session_ != nullptr) fuse_session_destroy(session_);
+  if (ll_ != nullptr) {
+    sqfs_ll_destroy(ll_);
+    std::free(ll_);
+  }
+}
+
+int SquashfsServer::fd() const { return fuse_session_fd(session_); }
+
+bool SquashfsServer::process_one() {
+  fuse_buf buf{};
+  buf.mem = buffer_;
+  int n = fuse_session_receive_buf(session_, &buf);
+  buffer_ = buf.mem;  // libfuse allocates bufsize bytes on first use; reuse it
+  if (n == -EINTR || n == -EAGAIN) return true;
+  if (n <= 0) return false;
+  fuse_session_process_buf(session_, &buf);
+  return !fuse_session_exited(session_);
+}
+
+}  // namespace hl::image

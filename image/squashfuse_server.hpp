@@ -1,0 +1,38 @@
+#pragma once
+// The image served by libsquashfuse_ll inside the holder process. The library
+// is not thread-safe, so requests are processed one at a time from the
+// holder's own poll loop (fd() is pollable) — no FUSE threads.
+#include <string>
+
+#include "common/unique_fd.hpp"
+
+struct fuse_session;
+struct sqfs_ll;
+
+namespace hl::image {
+
+class SquashfsServer {
+ public:
+  // Takes the image fd (already checked against rank 0's metadata) and the
+  // opened /dev/fuse; mounts at `mountpoint` read-only with our own mount(2)
+  // so no setuid fusermount is involved.
+  SquashfsServer(UniqueFd image_fd, UniqueFd fuse_dev, const std::string& mountpoint, const std::string& image_path);
+  ~SquashfsServer();
+  SquashfsServer(const SquashfsServer&) = delete;
+  SquashfsServer& operator=(const SquashfsServer&) = delete;
+
+  int fd() const;
+  // Reads and answers one request; false when the kernel ended the session.
+  bool process_one();
+
+ private:
+  UniqueFd image_fd_;
+  sqfs_ll* ll_ = nullptr;
+  fuse_session* session_ = nullptr;
+  void* buffer_ = nullptr;
+};
+
+// Opens /dev/fuse; a permission problem gets the error that names the fix.
+UniqueFd open_fuse_device();
+
+}  // namespace hl::image
