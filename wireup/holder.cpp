@@ -1,0 +1,198 @@
+#include "wireup/holder.hpp"
+
+#include <poll.h>
+#include <pwd.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "common/child_process.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "common/message_socket.hpp"
+#include "devices/device_nodes.hpp"
+#include "image/container.hpp"
+#include "wireup/holder_config.hpp"
+#include "wireup/join_protocol.hpp"
+#include "wireup/rendezvous_socket.hpp"
+
+namespace hl::wireup {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+image::UserEntry current_user() {
+  image::UserEntry u;
+  u.uid = ::getuid();
+  u.gid = ::getgid();
+  u.name = fmt::format("user{}", u.uid);
+  u.group_name = fmt::format("group{}", u.gid);
+  u.home = "/";
+  if (const passwd* pw = ::getpwuid(u.uid)) {
+    u.name = pw->pw_name;
+    u.gecos = pw->pw_gecos != nullptr ? pw->pw_gecos : "";
+    u.home = pw->pw_dir;
+  }
+  if (const group* gr = ::getgrgid(u.gid)) u.group_name = gr->gr_name;
+  return u;
+}
+
+UniqueFd blocked_signals_fd() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throw_errno("sigprocmask");
+  UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC));
+  if (!fd) throw_errno("signalfd");
+  return fd;
+}
+
+class JoinServer {
+ public:
+  JoinServer(image::Container& c, const HolderConfig& config)
+      : container_(c), config_(config), listener_(listen_rendezvous(config.socket_name)) {}
+
+  int listener() const { return listener_.get(); }
+  bool finished() const { return expected_ > 0 && joined_ >= expected_ && ranks_.empty(); }
+  int joined() const { return joined_; }
+  int expected() const { return expected_; }
+
+  void add_pollfds(std::vector<pollfd>& fds) const {
+    for (const auto& [fd, _] : pending_) fds.push_back({fd, POLLIN, 0});
+    for (const auto& [fd, _] : ranks_) fds.push_back({fd, POLLIN, 0});
+  }
+
+  void accept_one() {
+    UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn) return;
+    if (peer_credentials(conn.get()).uid != ::getuid()) return;  // not our user: drop
+    int fd = conn.get();
+    pending_.emplace(fd, std::move(conn));
+  }
+
+  void handle(int fd) {
+    if (auto it = ranks_.find(fd); it != ranks_.end()) {
+      ranks_.erase(it);  // pidfd readable: that rank exited
+      return;
+    }
+    auto it = pending_.find(fd);
+    if (it == pending_.end()) return;
+    UniqueFd conn = std::move(it->second);
+    pending_.erase(it);
+    try {
+      answer(conn.get());
+    } catch (const Error& e) {
+      log::warn("join: {}", e.what());
+    }
+  }
+
+ private:
+  void answer(int conn) {
+    auto message = receive_message(conn);
+    if (!message) return;
+    JoinRequest request = decode_request(message->payload);
+    // The pid comes from the kernel, not the message: the rank is this process.
+    PeerCredentials peer = peer_credentials(conn);
+    UniqueFd pidfd = open_pidfd(peer.pid);
+    if (!pidfd) throw_errno("pidfd_open joiner");
+    JoinReply reply{true, "", "", container_.image_environment()};
+    int fds[2] = {container_.user_namespace_fd(), container_.mount_namespace_fd()};
+    send_message(conn, encode(reply), fds);
+    if (request.local_size > 0 && expected_ == 0) expected_ = request.local_size;
+    ++joined_;
+    log::info("rank {} (local {}) joined, {}/{}", request.rank, request.local_rank, joined_, expected_);
+    int key = pidfd.get();
+    ranks_.emplace(key, std::move(pidfd));
+  }
+
+  image::Container& container_;
+  const HolderConfig& config_;
+  UniqueFd listener_;
+  std::map<int, UniqueFd> pending_;  // connections waiting for their request
+  std::map<int, UniqueFd> ranks_;    // pidfds of joined ranks still running
+  int expected_ = 0;
+  int joined_ = 0;
+};
+
+HolderConfig read_config(int control, UniqueFd& image_fd) {
+  auto message = receive_message(control);
+  if (!message) throw Error("holder: the node step closed the control socket");
+  if (!message->fds.empty()) image_fd = std::move(message->fds[0]);
+  return nlohmann::json::parse(message->payload).get<HolderConfig>();
+}
+
+std::unique_ptr<image::Container> build_container(const HolderConfig& config, UniqueFd image_fd) {
+  // Node 0 got the fd rank 0 opened; other nodes open and compare, no stat.
+  if (!image_fd) image_fd = image::open_matching_image(config.image);
+  image::ContainerConfig cc;
+  cc.staging_parent = config.staging_parent;
+  cc.rootfs.mounts = config.mounts;
+  cc.rootfs.device_nodes = devices::minimal_device_nodes();
+  cc.rootfs.user = current_user();
+  return image::Container::build(std::move(image_fd), config.image.path, cc);
+}
+
+// Returns the exit code: 0 when every expected rank joined and exited.
+int serve(image::Container& container, JoinServer& joins, int control, int signals, const HolderConfig& config) {
+  auto deadline = Clock::now() + std::chrono::seconds(config.join_timeout_s);
+  while (!joins.finished()) {
+    std::vector<pollfd> fds = {{container.server().fd(), POLLIN, 0},
+                               {joins.listener(), POLLIN, 0},
+                               {control, POLLIN, 0},
+                               {signals, POLLIN, 0}};
+    joins.add_pollfds(fds);
+    bool waiting_for_joins = joins.expected() == 0 || joins.joined() < joins.expected();
+    int timeout_ms = -1;
+    if (waiting_for_joins) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) {
+        log::error("only {} of {} local ranks joined within {} s", joins.joined(),
+                   joins.expected() > 0 ? fmt::to_string(joins.expected()) : "?", config.join_timeout_s);
+        return 1;
+      }
+      timeout_ms = static_cast<int>(left);
+    }
+    if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("poll");
+    }
+    if (fds[0].revents & POLLIN) container.server().process_one();
+    if (fds[1].revents & POLLIN) joins.accept_one();
+    if (fds[2].revents & (POLLIN | POLLHUP)) return 0;  // released by the node step
+    if (fds[3].revents & POLLIN) return 0;              // SIGTERM: the job is ending
+    for (std::size_t i = 4; i < fds.size(); ++i) {
+      if (fds[i].revents != 0) joins.handle(fds[i].fd);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_holder() {
+  UniqueFd control(kHolderControlFd);
+  UniqueFd signals = blocked_signals_fd();
+  UniqueFd image_fd;
+  HolderConfig config = read_config(control.get(), image_fd);
+  log::set_verbose(config.verbose);
+  std::unique_ptr<image::Container> container;
+  std::unique_ptr<JoinServer> joins;
+  try {
+    container = build_container(config, std::move(image_fd));
+    joins = std::make_unique<JoinServer>(*container, config);
+  } catch (const Error& e) {
+    send_message(control.get(), nlohmann::json{{"error", e.what()}, {"hint", e.hint()}}.dump());
+    return 1;
+  }
+  send_message(control.get(), nlohmann::json{{"ready", true}}.dump());
+  return serve(*container, *joins, control.get(), signals.get(), config);
+}
+
+}  // namespace hl::wireup

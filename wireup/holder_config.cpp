@@ -1,0 +1,23 @@
+#include "wireup/holder_config.hpp"
+
+namespace hl::wireup {
+
+void to_json(nlohmann::json& j, const HolderConfig& c) {
+  j = {{"image", c.image},
+       {"mounts", c.mounts},
+       {"socket_name", c.socket_name},
+       {"join_timeout_s", c.join_timeout_s},
+       {"staging_parent", c.staging_parent},
+       {"verbose", c.verbose}};
+}
+
+void from_json(const nlohmann::json& j, HolderConfig& c) {
+  c.image = j.at("image").get<image::ImageMetadata>();
+  c.mounts = j.at("mounts").get<std::vector<image::MountSpec>>();
+  c.socket_name = j.at("socket_name").get<std::string>();
+  c.join_timeout_s = j.at("join_timeout_s").get<int>();
+  c.staging_parent = j.at("staging_parent").get<std::string>();
+  c.verbose = j.at("verbose").get<bool>();
+}
+
+}  // namespace hl::wireup

@@ -1,0 +1,26 @@
+#pragma once
+// What the node step tells its holder: the image rank 0 read, the mounts, the
+// rendezvous name and the timeouts. JSON over the control socket.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "image/image_metadata.hpp"
+#include "image/mount_plan.hpp"
+
+namespace hl::wireup {
+
+struct HolderConfig {
+  image::ImageMetadata image;
+  std::vector<image::MountSpec> mounts;
+  std::string socket_name;
+  int join_timeout_s = 120;
+  std::string staging_parent = "/tmp";
+  bool verbose = false;
+};
+
+void to_json(nlohmann::json& j, const HolderConfig& c);
+void from_json(const nlohmann::json& j, HolderConfig& c);
+
+}  // namespace hl::wireup

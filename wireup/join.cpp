@@ -1,0 +1,90 @@
+#include "wireup/join.hpp"
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "common/message_socket.hpp"
+#include "wireup/join_protocol.hpp"
+#include "wireup/rendezvous_socket.hpp"
+
+extern char** environ;
+
+namespace hl::wireup {
+namespace {
+
+struct Joined {
+  JoinReply reply;
+  UniqueFd userns;
+  UniqueFd mntns;
+};
+
+Joined ask_holder(const JoinOptions& options, const JoinRequest& request) {
+  UniqueFd sock = connect_rendezvous(options.socket_name, std::chrono::seconds(options.timeout_s));
+  if (peer_credentials(sock.get()).uid != ::getuid()) {
+    throw Error("the rendezvous socket belongs to another user; refusing to join");
+  }
+  send_message(sock.get(), encode(request));
+  auto message = receive_message(sock.get());
+  if (!message) throw Error("the container holder closed the connection before answering");
+  Joined joined{decode_reply(message->payload), {}, {}};
+  if (!joined.reply.ok) throw Error(joined.reply.error, joined.reply.hint);
+  if (message->fds.size() != 2) throw Error("the container holder sent no namespace fds");
+  joined.userns = std::move(message->fds[0]);
+  joined.mntns = std::move(message->fds[1]);
+  return joined;
+}
+
+void enter(const Joined& joined) {
+  // User namespace first: only inside it do we hold CAP_SYS_ADMIN over the
+  // mount namespace it owns.
+  if (::setns(joined.userns.get(), CLONE_NEWUSER) != 0) throw_errno("setns(user namespace)");
+  if (::setns(joined.mntns.get(), CLONE_NEWNS) != 0) throw_errno("setns(mount namespace)");
+}
+
+void change_directory(const std::string& workdir) {
+  // setns(mnt) reset our cwd to the container's root.
+  if (!workdir.empty() && ::chdir(workdir.c_str()) == 0) return;
+  if (!workdir.empty()) log::warn("workdir `{}` does not exist in the container; using /", workdir);
+  if (::chdir("/") != 0) throw_errno("chdir", "/");
+}
+
+std::string path_value() {
+  const char* path = std::getenv("PATH");
+  return path != nullptr ? path : "";
+}
+
+}  // namespace
+
+void run_join(const JoinOptions& options) {
+  image::EnvList own = environment_of_this_process();
+  Joined joined = ask_holder(options, request_from_environment(own));
+  enter(joined);
+  change_directory(options.workdir);
+  std::vector<std::string> env = compose_environment(own, joined.reply.image_env, options.user_env);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<char*> argv;
+  for (const auto& a : options.command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  // execvp searches the PATH of `environ`: the container's, set just above.
+  environ = envp.data();
+  ::execvp(argv[0], argv.data());
+  int err = errno;
+  if (err == ENOENT) {
+    log::error("program `{}` not found in the container (PATH={})", options.command[0], path_value());
+    std::_Exit(127);
+  }
+  log::error("cannot run `{}` in the container: {}", options.command[0], std::strerror(err));
+  std::_Exit(126);
+}
+
+}  // namespace hl::wireup

@@ -1,0 +1,24 @@
+#pragma once
+// `hpclaunch __join`: one per rank, started by the app step. Never an MPI or
+// PMIx client (a PMIx client cannot init again after exec): connect to the
+// holder, receive the namespace fds, setns(user) then setns(mnt), chdir, set
+// the environment and exec the application.
+#include <string>
+#include <vector>
+
+#include "image/etc_files.hpp"
+
+namespace hl::wireup {
+
+struct JoinOptions {
+  std::string socket_name;
+  std::string workdir;
+  image::EnvList user_env;  // --env K=V
+  int timeout_s = 120;
+  std::vector<std::string> command;
+};
+
+// Only returns by throwing; exits 127/126 itself when exec fails.
+[[noreturn]] void run_join(const JoinOptions& options);
+
+}  // namespace hl::wireup

@@ -1,0 +1,49 @@
+#pragma once
+// Messages between a joining rank (`hpclaunch __join`) and its node's holder,
+// and the rules for the rank's final environment. Pure: unit-tested.
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+#include <vector>
+
+#include "image/etc_files.hpp"
+
+namespace hl::wireup {
+
+struct JoinRequest {
+  int rank = -1;
+  int local_rank = -1;
+  int local_size = 0;  // ranks expected on this node; 0 = unknown
+};
+
+struct JoinReply {
+  bool ok = false;
+  std::string error;
+  std::string hint;
+  image::EnvList image_env;  // from the image's /etc/environment
+};
+
+std::string encode(const JoinRequest& r);
+std::string encode(const JoinReply& r);
+// Throw hl::Error on malformed input (a peer that is not hpclaunch).
+JoinRequest decode_request(std::string_view text);
+JoinReply decode_reply(std::string_view text);
+
+// Rank identity from the launcher's environment (Open MPI or Slurm).
+JoinRequest request_from_environment(const image::EnvList& env);
+
+// The rank's environment: its own (host) variables, overridden by the image's
+// /etc/environment (PATH, LD_LIBRARY_PATH ... must come from the image),
+// except the launcher's SLURM_*/PMIX_*/OMPI_* which always stay the rank's
+// own (the holder's belong to the node step: wrong PMIx server and step);
+// finally the user's --env values win over everything.
+std::vector<std::string> compose_environment(const image::EnvList& own, const image::EnvList& image,
+                                             const image::EnvList& user);
+
+// Abstract socket name (per network namespace, so node-local even on fake
+// nodes, and nothing to clean up in the file system).
+std::string rendezvous_name(uid_t uid, std::string_view job, std::string_view nonce);
+
+image::EnvList environment_of_this_process();
+
+}  // namespace hl::wireup

@@ -1,0 +1,28 @@
+#pragma once
+// What the front end passes to every node-step rank (JSON on its command line).
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "image/mount_plan.hpp"
+
+namespace hl::wireup {
+
+struct NodeSpec {
+  std::string image_path;
+  image::MountInputs mounts;  // session dirs are added on each node
+  std::string socket_name;
+  int join_timeout_s = 120;
+  std::string staging_parent = "/tmp";
+  bool verbose = false;
+};
+
+void to_json(nlohmann::json& j, const NodeSpec& s);
+void from_json(const nlohmann::json& j, NodeSpec& s);
+
+// Parent dirs of the PMIx / Open MPI session directories named in `env`
+// (the node step's own): the app step's dirs appear there after the
+// container is built, so the parents must be visible at the same path.
+std::vector<std::string> session_dirs_from_environment(const std::vector<std::pair<std::string, std::string>>& env);
+
+}  // namespace hl::wireup

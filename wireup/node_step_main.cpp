@@ -1,0 +1,154 @@
+// hpclaunch-node: the node step, one MPI rank per node (`hpclaunch __node`
+// execs it, so that `hpclaunch` itself never loads MPI: __join runs once per
+// rank and must stay light, and must never be a PMIx client).
+//
+// Rank 0 stats the image and reads its superblock once and broadcasts them;
+// every rank starts its node's holder — a separate process, since after
+// MPI_Init we are multi-threaded and unshare(CLONE_NEWUSER) would fail.
+#include <mpi.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+#include <string>
+
+#include "common/child_process.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "common/message_socket.hpp"
+#include "common/strings.hpp"
+#include "image/image_metadata.hpp"
+#include "wireup/holder.hpp"
+#include "wireup/holder_config.hpp"
+#include "wireup/join_protocol.hpp"
+#include "wireup/node_spec.hpp"
+
+using namespace hl;
+
+namespace {
+
+std::string hostname() {
+  char name[HOST_NAME_MAX + 1] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
+std::string self_dir() {
+  char path[PATH_MAX] = {};
+  ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  return n > 0 ? dirname_of(std::string(path, static_cast<std::size_t>(n))) : ".";
+}
+
+std::string describe(const Error& e) { return e.hint().empty() ? e.what() : fmt::format("{}; {}", e.what(), e.hint()); }
+
+// Rank 0 reads; everyone receives the same JSON (metadata or the error).
+nlohmann::json broadcast_image_metadata(int rank, const std::string& path, UniqueFd& image_fd) {
+  std::string payload;
+  if (rank == 0) {
+    try {
+      payload = nlohmann::json{{"image", image::read_image_metadata(path, &image_fd)}}.dump();
+    } catch (const Error& e) {
+      payload = nlohmann::json{{"error", describe(e)}}.dump();
+    }
+  }
+  int length = static_cast<int>(payload.size());
+  MPI_Bcast(&length, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  payload.resize(static_cast<std::size_t>(length));
+  MPI_Bcast(payload.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD);
+  return nlohmann::json::parse(payload);
+}
+
+UniqueFd block_termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  return UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC));
+}
+
+// Asks the holder to build the container; returns the error text or "".
+std::string start_container(int control, const wireup::HolderConfig& config, UniqueFd image_fd) {
+  int fd = image_fd.get();
+  send_message(control, nlohmann::json(config).dump(), image_fd ? std::span(&fd, 1) : std::span<const int>());
+  auto reply = receive_message(control);
+  if (!reply) return "the container holder died while building the container";
+  auto j = nlohmann::json::parse(reply->payload);
+  if (j.contains("ready")) return {};
+  std::string hint = j.value("hint", "");
+  return hint.empty() ? j.value("error", "unknown error") : j.value("error", "") + "; " + hint;
+}
+
+// Waits for the holder; a termination signal is passed on to it.
+int wait_for_holder(ChildProcess& holder, int signals) {
+  while (true) {
+    pollfd fds[2] = {{holder.pidfd(), POLLIN, 0}, {signals, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return 1;
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo info{};
+      if (::read(signals, &info, sizeof info) > 0) holder.signal(SIGTERM);
+    }
+    if (fds[0].revents & POLLIN) return holder.wait();
+  }
+}
+
+int run_node_step(const wireup::NodeSpec& spec) {
+  log::set_verbose(spec.verbose);
+  log::set_origin(hostname());
+  UniqueFd signals = block_termination_signals();
+  auto [control, holder_end] = message_socket_pair();
+  SpawnOptions options;
+  options.fd_map = {{holder_end.get(), wireup::kHolderControlFd}};
+  options.parent_death_signal = SIGTERM;
+  ChildProcess holder = ChildProcess::spawn({self_dir() + "/hpclaunch", "__holder"}, options);
+  holder_end.reset();
+
+  MPI_Init(nullptr, nullptr);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  UniqueFd image_fd;
+  auto metadata = broadcast_image_metadata(rank, spec.image_path, image_fd);
+  std::string error;
+  if (metadata.contains("error")) {
+    if (rank == 0) error = metadata["error"].get<std::string>();
+  } else {
+    wireup::HolderConfig config;
+    config.image = metadata["image"].get<image::ImageMetadata>();
+    image::MountInputs inputs = spec.mounts;
+    inputs.session_dirs = wireup::session_dirs_from_environment(wireup::environment_of_this_process());
+    config.mounts = image::plan_mounts(inputs);
+    config.socket_name = spec.socket_name;
+    config.join_timeout_s = spec.join_timeout_s;
+    config.staging_parent = spec.staging_parent;
+    config.verbose = spec.verbose;
+    error = start_container(control.get(), config, std::move(image_fd));
+  }
+  int ok = error.empty() && !metadata.contains("error") ? 1 : 0;
+  int all_ok = 0;
+  MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Finalize();
+  if (!error.empty()) log::error("{}", error);
+  if (!all_ok) return 1;  // ~ChildProcess stops our holder
+  if (rank == 0) log::info("containers ready on {} node(s)", size);
+  return wait_for_holder(holder, signals.get());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    if (argc != 4 || std::strcmp(argv[2], "--spec") != 0) {
+      log::error("hpclaunch-node is internal: started by `hpclaunch run`");
+      return 2;
+    }
+    return run_node_step(nlohmann::json::parse(argv[3]).get<wireup::NodeSpec>());
+  } catch (const Error& e) {
+    log::error("{}", describe(e));
+  } catch (const std::exception& e) {
+    log::error("node step: {}", e.what());
+  }
+  return 1;
+}
