@@ -1,0 +1,62 @@
+#include "launcher/cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
+namespace hl::launcher {
+namespace {
+
+constexpr const char* kFooter = R"(
+Commands:
+  hpclaunch [run] [OPTIONS] PROGRAM [ARGS...]   launch PROGRAM as N ranks in the image
+  hpclaunch version                             print the version
+
+Examples:
+  hpclaunch -n 4 --image build/examples/solver.sqsh solver --steps 200
+  hpclaunch -n 2 --image app.sqsh --env OMPI_MCA_btl_vader_single_copy_mechanism=cma pingpong
+  hpclaunch -n 8 --image app.sqsh --mount /scratch/$USER:/data --workdir /data ./run.sh
+  hpclaunch --dry-run -n 512 --image app.sqsh ./solver     # print the plan, run nothing
+
+Inside sbatch/salloc hpclaunch launches with srun (-n defaults to the
+allocation's task count); elsewhere with Open MPI's mpirun on this machine
+(or --hostfile).)";
+
+}  // namespace
+
+std::optional<RunOptions> parse_run_options(int argc, char** argv) {
+  RunOptions o;
+  CLI::App app{"hpclaunch: run MPI ranks in one shared unprivileged container per node", "hpclaunch"};
+  app.footer(kFooter);
+  app.prefix_command();  // everything from PROGRAM on belongs to the program
+  app.add_option("-n,--ntasks", o.ntasks, "number of ranks (default inside Slurm: the allocation's)");
+  app.add_option("--image", o.image, "squashfs image to run in")->required();
+  app.add_option("--mount", o.mounts, "bind SRC (host) at DST in the container; repeatable")
+      ->type_name("SRC:DST[:ro]");
+  app.add_option("--env", o.env, "set a variable for the ranks; wins over the image's; repeatable")
+      ->type_name("KEY=VALUE");
+  app.add_option("--workdir", o.workdir, "directory the ranks start in (default: the current one)");
+  app.add_option("--launcher", o.launcher, "how to start the steps")
+      ->check(CLI::IsMember({"auto", "mpirun", "srun"}))
+      ->default_val("auto");
+  app.add_option("--hostfile", o.hostfile, "with mpirun: hosts to run on (default: this machine)");
+  app.add_option("--join-timeout", o.join_timeout_s, "seconds ranks and holders wait for each other")
+      ->default_val(120);
+  app.add_flag("--dry-run", o.dry_run, "print the plan (steps, commands, mounts, env) and exit");
+  app.add_flag("-v,--verbose", o.verbose, "show launcher output and what each node does");
+  app.add_flag("--json", o.json, "machine-readable output (the plan with --dry-run, a summary otherwise)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    fmt::print("{}", app.help());
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    throw Error(e.what(), "see hpclaunch --help");
+  }
+  o.command = app.remaining();
+  if (!o.command.empty() && o.command.front() == "--") o.command.erase(o.command.begin());
+  return o;
+}
+
+}  // namespace hl::launcher

@@ -1,0 +1,121 @@
+#include "launcher/frontend.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "common/child_process.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "common/strings.hpp"
+#include "wireup/join_protocol.hpp"
+
+namespace hl::launcher {
+namespace {
+
+constexpr int kGraceMs = 5000;
+
+std::vector<std::string> step_environment(const LaunchPlan& plan) {
+  image::EnvList env = wireup::environment_of_this_process();
+  for (const auto& [key, value] : plan.step_env) {
+    std::erase_if(env, [&](const auto& kv) { return kv.first == key; });
+    env.emplace_back(key, value);
+  }
+  std::vector<std::string> out;
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+UniqueFd block_termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throw_errno("sigprocmask");
+  UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC));
+  if (!fd) throw_errno("signalfd");
+  return fd;
+}
+
+// The node step's output (launcher noise included) is kept in memory and
+// only our own "hpclaunch:" lines are shown when it fails (pyxis does this).
+void report_node_failure(int capture, int code, bool verbose) {
+  std::string output = read_file(fmt::format("/proc/self/fd/{}", capture));
+  std::set<std::string> seen;
+  bool any = false;
+  for (const auto& line : split(output, '\n')) {
+    if (!verbose && !line.starts_with("hpclaunch:")) continue;
+    if (!seen.insert(line).second) continue;
+    ::dprintf(STDERR_FILENO, "%s\n", line.c_str());
+    any = true;
+  }
+  if (!any) {
+    log::error("the node step failed (exit {}) without an hpclaunch message; launcher output:", code);
+    ::dprintf(STDERR_FILENO, "%s", output.c_str());
+  }
+}
+
+int wait_signalled(ChildProcess& app, ChildProcess& node, int signal_number) {
+  app.signal(SIGTERM);
+  node.signal(SIGTERM);
+  app.terminate(kGraceMs);
+  node.terminate(kGraceMs);
+  return 128 + signal_number;
+}
+
+}  // namespace
+
+int run_plan(const LaunchPlan& plan, bool verbose) {
+  UniqueFd signals = block_termination_signals();
+  UniqueFd capture(::memfd_create("hpclaunch-node-step", MFD_CLOEXEC));
+  if (!capture) throw_errno("memfd_create");
+  UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  auto env = step_environment(plan);
+
+  SpawnOptions node_options;
+  node_options.env = env;
+  node_options.stdin_fd = devnull.get();
+  if (!verbose) node_options.stdout_fd = node_options.stderr_fd = capture.get();
+  SpawnOptions app_options;
+  app_options.env = env;
+  log::info("node step: {}", fmt::join(plan.node_step, " "));
+  ChildProcess node = ChildProcess::spawn(plan.node_step, node_options);
+  ChildProcess app = ChildProcess::spawn(plan.app_step, app_options);
+
+  std::optional<int> node_code;
+  while (true) {
+    std::vector<pollfd> fds = {{app.pidfd(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
+    if (!node_code) fds.push_back({node.pidfd(), POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("poll");
+    }
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo info{};
+      ssize_t ignored = ::read(signals.get(), &info, sizeof info);
+      (void)ignored;
+      log::warn("stopping the job (signal {})", info.ssi_signo);
+      return wait_signalled(app, node, static_cast<int>(info.ssi_signo));
+    }
+    if (fds.size() > 2 && (fds[2].revents & POLLIN)) {
+      node_code = node.wait();
+      if (*node_code != 0) {
+        // No container on some node: the ranks there would wait for nothing.
+        app.terminate(kGraceMs);
+        report_node_failure(capture.get(), *node_code, verbose);
+        return *node_code == 0 ? 1 : *node_code;
+      }
+    }
+    if (fds[0].revents & POLLIN) break;
+  }
+  int app_code = app.wait();
+  // Holders exit once their ranks have; give them a moment, then release them.
+  if (!node_code) node.terminate(2000);
+  return app_code;
+}
+
+}  // namespace hl::launcher

@@ -1,0 +1,124 @@
+// hpclaunch: the command table. User commands (run, version) and the
+// internal ones each launch step runs (__node, __holder, __join), which are
+// hidden from --help. Errors are caught here, once, and printed as one line.
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "common/strings.hpp"
+#include "launcher/cli.hpp"
+#include "launcher/frontend.hpp"
+#include "wireup/holder.hpp"
+#include "wireup/join.hpp"
+#include "wireup/join_protocol.hpp"
+
+#ifndef HPCLAUNCH_VERSION
+#define HPCLAUNCH_VERSION "unknown"
+#endif
+
+using namespace hl;
+
+namespace {
+
+std::string self_path() {
+  char path[PATH_MAX] = {};
+  ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0) throw_errno("readlink", "/proc/self/exe");
+  return std::string(path, static_cast<std::size_t>(n));
+}
+
+int cpu_count() {
+  long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+int run_command(int argc, char** argv) {
+  auto options = launcher::parse_run_options(argc, argv);
+  if (!options) return 0;
+  log::set_verbose(options->verbose);
+  launcher::LaunchContext context{wireup::environment_of_this_process(), current_directory(), ::getuid(),
+                                  self_path(), random_hex(), cpu_count()};
+  launcher::LaunchPlan plan = launcher::make_plan(*options, context);
+  if (options->dry_run) {
+    fmt::print("{}", options->json ? launcher::plan_to_json(plan).dump(2) + "\n" : launcher::plan_to_text(plan));
+    return 0;
+  }
+  auto start = std::chrono::steady_clock::now();
+  int code = launcher::run_plan(plan, options->verbose);
+  if (options->json) {
+    std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
+    fmt::print(stderr, "{}\n",
+               nlohmann::json{{"exit_code", code}, {"ntasks", plan.ntasks}, {"wall_seconds", wall.count()}}.dump());
+  }
+  return code;
+}
+
+// `__join --socket NAME --timeout S --workdir DIR [--env K=V]... -- PROG ARGS`
+int join_command(int argc, char** argv) {
+  wireup::JoinOptions o;
+  int i = 2;
+  for (; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
+    std::string_view flag = argv[i];
+    if (i + 1 >= argc) throw Error(fmt::format("__join: {} needs a value", flag));
+    std::string value = argv[++i];
+    if (flag == "--socket") {
+      o.socket_name = value;
+    } else if (flag == "--timeout") {
+      o.timeout_s = std::stoi(value);
+    } else if (flag == "--workdir") {
+      o.workdir = value;
+    } else if (flag == "--env") {
+      o.user_env.push_back(launcher::parse_env_option(value));
+    } else {
+      throw Error(fmt::format("__join: unknown option {}", flag));
+    }
+  }
+  for (++i; i < argc; ++i) o.command.emplace_back(argv[i]);
+  if (o.socket_name.empty() || o.command.empty()) throw Error("__join is internal: started by `hpclaunch run`");
+  wireup::run_join(o);
+}
+
+// __node runs the MPI node step; it lives in its own binary so that this one
+// never loads libmpi (and __join is never a PMIx client).
+int node_command(char** argv) {
+  std::string node = dirname_of(self_path()) + "/hpclaunch-node";
+  ::execv(node.c_str(), argv);
+  throw_errno("cannot run the node step", node);
+}
+
+int dispatch(int argc, char** argv) {
+  std::string_view command = argc > 1 ? argv[1] : "";
+  if (command == "__join") return join_command(argc, argv);
+  if (command == "__holder") return wireup::run_holder();
+  if (command == "__node") return node_command(argv);
+  if (command == "version" || command == "--version") {
+    fmt::print("hpclaunch {}\n", HPCLAUNCH_VERSION);
+    return 0;
+  }
+  if (command == "run") return run_command(argc - 1, argv + 1);
+  return run_command(argc, argv);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return dispatch(argc, argv);
+  } catch (const Error& e) {
+    if (e.hint().empty()) {
+      log::error("{}", e.what());
+    } else {
+      log::error("{}; {}", e.what(), e.hint());
+    }
+  } catch (const std::exception& e) {
+    log::error("{}", e.what());
+  }
+  return 1;
+}

@@ -1,0 +1,168 @@
+#include "launcher/plan.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "common/error.hpp"
+#include "common/strings.hpp"
+#include "wireup/join_protocol.hpp"
+
+namespace hl::launcher {
+namespace {
+
+std::string env_value(const image::EnvList& env, std::string_view key) {
+  for (const auto& [k, v] : env) {
+    if (k == key) return v;
+  }
+  return {};
+}
+
+std::string choose_launcher(const RunOptions& o, const image::EnvList& env) {
+  bool in_allocation = !env_value(env, "SLURM_JOB_ID").empty();
+  if (o.launcher == "auto") return in_allocation ? "srun" : "mpirun";
+  if (o.launcher == "srun" && !in_allocation) {
+    throw Error("--launcher srun needs a Slurm allocation", "run inside sbatch or salloc, or use --launcher mpirun");
+  }
+  if (o.launcher != "srun" && o.launcher != "mpirun") {
+    throw Error(fmt::format("--launcher `{}` is not known", o.launcher), "use auto, mpirun or srun");
+  }
+  return o.launcher;
+}
+
+int choose_ntasks(const RunOptions& o, const image::EnvList& env) {
+  if (o.ntasks) {
+    if (*o.ntasks < 1) throw Error(fmt::format("-n must be at least 1 (got {})", *o.ntasks), "give -n 1 or more");
+    return *o.ntasks;
+  }
+  if (env_value(env, "SLURM_JOB_ID").empty()) {
+    throw Error("-n is required outside a Slurm allocation", "give the number of ranks, e.g. -n 4");
+  }
+  // Inside an allocation, like srun: the allocation's task count.
+  for (auto key : {"SLURM_NTASKS", "SLURM_NPROCS", "SLURM_JOB_NUM_NODES"}) {
+    std::string value = env_value(env, key);
+    if (!value.empty()) return std::stoi(value);
+  }
+  return 1;
+}
+
+std::vector<std::string> mpirun_prefix(const RunOptions& o, const LaunchContext& c) {
+  std::vector<std::string> cmd = {"mpirun", "--bind-to", "none"};
+  if (c.uid == 0) cmd.push_back("--allow-run-as-root");
+  if (!o.hostfile.empty()) {
+    cmd.push_back("--hostfile");
+    cmd.push_back(absolute_path(o.hostfile, c.cwd));
+  }
+  return cmd;
+}
+
+std::vector<std::string> join_command(const RunOptions& o, const LaunchContext& c, const LaunchPlan& p,
+                                      const std::string& workdir) {
+  std::vector<std::string> cmd = {c.self, "__join", "--socket", p.node_spec.socket_name, "--timeout",
+                                  std::to_string(o.join_timeout_s), "--workdir", workdir};
+  for (const auto& e : o.env) {
+    cmd.push_back("--env");
+    cmd.push_back(e);
+  }
+  cmd.push_back("--");
+  cmd.insert(cmd.end(), o.command.begin(), o.command.end());
+  return cmd;
+}
+
+void plan_mpirun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const std::string& spec,
+                 const std::string& workdir) {
+  p.node_step = mpirun_prefix(o, c);
+  p.node_step.insert(p.node_step.end(), {"--map-by", "ppr:1:node", "--stdin", "none", c.self, "__node", "--spec", spec});
+  p.app_step = mpirun_prefix(o, c);
+  p.app_step.insert(p.app_step.end(), {"-n", std::to_string(p.ntasks), "--oversubscribe"});
+  auto join = join_command(o, c, p, workdir);
+  p.app_step.insert(p.app_step.end(), join.begin(), join.end());
+  // Open MPI busy-polls; with more ranks than cores one step costs 250x more.
+  if (o.hostfile.empty() && p.ntasks > c.local_cpus) p.step_env.emplace_back("OMPI_MCA_mpi_yield_when_idle", "1");
+  if (!env_value(c.env, "SLURM_JOB_ID").empty()) {
+    // Open MPI 4.1 starts its daemons with srun without --overlap: two
+    // mpiruns in one allocation would wait for each other forever.
+    p.step_env.emplace_back("OMPI_MCA_plm_slurm_args", "--overlap");
+  }
+}
+
+void plan_srun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const std::string& spec,
+               const std::string& workdir) {
+  std::string nodes = env_value(c.env, "SLURM_JOB_NUM_NODES");
+  if (nodes.empty()) nodes = env_value(c.env, "SLURM_NNODES");
+  if (nodes.empty()) nodes = "1";
+  // Explicit -n with -N: srun otherwise inherits the batch script's task count.
+  p.node_step = {"srun", "--overlap", "-N", nodes, "-n", nodes, "--ntasks-per-node=1", "--mpi=pmix",
+                 "--cpu-bind=none", "--input=none", c.self, "__node", "--spec", spec};
+  p.app_step = {"srun", "--overlap", "-n", std::to_string(p.ntasks), "--mpi=pmix", "--kill-on-bad-exit=1",
+                "--cpu-bind=none"};
+  auto join = join_command(o, c, p, workdir);
+  p.app_step.insert(p.app_step.end(), join.begin(), join.end());
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> parse_env_option(const std::string& text) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw Error(fmt::format("--env `{}`: expected KEY=VALUE", text), "e.g. --env OMP_NUM_THREADS=2");
+  }
+  return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
+  if (o.command.empty()) {
+    throw Error("no program given", "usage: hpclaunch -n N --image IMAGE.sqsh PROGRAM [ARGS...]");
+  }
+  if (o.image.empty()) throw Error("--image is required", "give the squashfs image: --image app.sqsh");
+  for (const auto& e : o.env) parse_env_option(e);
+  if (o.join_timeout_s < 1) throw Error("--join-timeout must be at least 1 second");
+  LaunchPlan p;
+  p.launcher = choose_launcher(o, c.env);
+  p.ntasks = choose_ntasks(o, c.env);
+  std::string workdir = o.workdir.empty() ? c.cwd : absolute_path(o.workdir, c.cwd);
+  std::string tmpdir = env_value(c.env, "TMPDIR");
+
+  auto& spec = p.node_spec;
+  spec.image_path = absolute_path(o.image, c.cwd);  // lexical only: rank 0 of the node step does the one stat
+  spec.mounts = image::MountInputs{o.mounts, c.cwd, env_value(c.env, "HOME"), workdir, tmpdir, {}};
+  spec.socket_name = wireup::rendezvous_name(c.uid, env_value(c.env, "SLURM_JOB_ID"), c.nonce);
+  spec.join_timeout_s = o.join_timeout_s;
+  spec.staging_parent = tmpdir.empty() ? "/tmp" : tmpdir;
+  spec.verbose = o.verbose;
+  p.mounts = image::plan_mounts(spec.mounts);  // validates --mount values too
+
+  std::string spec_json = nlohmann::json(spec).dump();
+  if (p.launcher == "mpirun") {
+    plan_mpirun(o, c, p, spec_json, workdir);
+  } else {
+    plan_srun(o, c, p, spec_json, workdir);
+  }
+  if (c.uid == 0) {
+    p.step_env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT", "1");
+    p.step_env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+  }
+  return p;
+}
+
+nlohmann::json plan_to_json(const LaunchPlan& p) {
+  return {{"launcher", p.launcher}, {"ntasks", p.ntasks},          {"node_step", p.node_step},
+          {"app_step", p.app_step}, {"step_env", p.step_env},      {"image", p.node_spec.image_path},
+          {"mounts", p.mounts},     {"socket", p.node_spec.socket_name}};
+}
+
+std::string plan_to_text(const LaunchPlan& p) {
+  std::string out = fmt::format("launcher: {} ({} tasks)\nimage: {}\n", p.launcher, p.ntasks, p.node_spec.image_path);
+  out += fmt::format("node step: {}\n", fmt::join(p.node_step, " "));
+  out += fmt::format("app step:  {}\n", fmt::join(p.app_step, " "));
+  out += "environment of both steps:\n";
+  for (const auto& [k, v] : p.step_env) out += fmt::format("  {}={}\n", k, v);
+  out += "container mounts (plus /dev: null zero full random urandom tty pts shm; plus PMIx session dirs found on each node):\n";
+  for (const auto& m : p.mounts) {
+    out += fmt::format("  {} -> {}{}{}  [{}]\n", m.source, m.target, m.read_only ? " ro" : "",
+                       m.optional ? " (if present)" : "", m.origin);
+  }
+  out += fmt::format("rendezvous: @{}\n", p.node_spec.socket_name);
+  return out;
+}
+
+}  // namespace hl::launcher

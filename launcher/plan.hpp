@@ -1,0 +1,62 @@
+#pragma once
+// CLI options + facts about the environment -> the launch plan: both step
+// command lines, their extra environment, the node spec and the mounts.
+// Pure (the caller gathers the facts), so every rule here is unit-tested.
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "image/etc_files.hpp"
+#include "image/mount_plan.hpp"
+#include "wireup/node_spec.hpp"
+
+namespace hl::launcher {
+
+struct RunOptions {
+  std::optional<int> ntasks;  // nullopt: not given
+  std::string image;
+  std::vector<std::string> mounts;
+  std::vector<std::string> env;
+  std::string workdir;
+  std::string launcher = "auto";
+  std::string hostfile;
+  int join_timeout_s = 120;
+  bool dry_run = false;
+  bool verbose = false;
+  bool json = false;
+  std::vector<std::string> command;
+};
+
+struct LaunchContext {
+  image::EnvList env;     // the front end's environment
+  std::string cwd;
+  uid_t uid = 0;
+  std::string self;       // absolute path of the hpclaunch binary
+  std::string nonce;      // random, makes the rendezvous name unique
+  int local_cpus = 1;
+};
+
+struct LaunchPlan {
+  std::string launcher;  // "mpirun" or "srun"
+  int ntasks = 0;
+  std::vector<std::string> node_step;
+  std::vector<std::string> app_step;
+  image::EnvList step_env;  // set for both steps
+  wireup::NodeSpec node_spec;
+  std::vector<image::MountSpec> mounts;  // as planned here; nodes add session dirs
+};
+
+// Throws hl::Error with a one-line message naming the bad option and the fix.
+LaunchPlan make_plan(const RunOptions& options, const LaunchContext& context);
+
+nlohmann::json plan_to_json(const LaunchPlan& plan);
+std::string plan_to_text(const LaunchPlan& plan);
+
+// KEY=VALUE, KEY non-empty; throws naming the --env value.
+std::pair<std::string, std::string> parse_env_option(const std::string& text);
+
+}  // namespace hl::launcher
