@@ -147,6 +147,14 @@ std::optional<int> ChildProcess::try_wait() {
   return exit_code_from_wait_status(status);
 }
 
+std::optional<int> ChildProcess::wait_for(int timeout_ms) {
+  if (!running()) return 0;
+  pollfd p{pidfd_.get(), POLLIN, 0};
+  while (::poll(&p, 1, timeout_ms) < 0 && errno == EINTR) {
+  }
+  return try_wait();
+}
+
 int ChildProcess::terminate(int grace_ms) {
   if (!running()) return 0;
   if (grace_ms > 0) {

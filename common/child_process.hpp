@@ -49,6 +49,8 @@ class ChildProcess {
   int wait();
   // Non-blocking: the exit code if the child has exited.
   std::optional<int> try_wait();
+  // Waits up to timeout_ms for the child to exit by itself.
+  std::optional<int> wait_for(int timeout_ms);
   // SIGTERM, then SIGKILL after grace_ms; returns the exit code.
   int terminate(int grace_ms);
 

@@ -40,7 +40,7 @@ void throw_errno(std::string_view op, std::string_view path) {
 }
 
 void rethrow_with_context(const Error& e, std::string_view context) {
-  throw Error(fmt::format("{}: {}", context, e.what()), e.hint());
+  throw Error(fmt::format("{}: {}", context, e.what()), e.hint(), e.exit_code());
 }
 
 }  // namespace hl

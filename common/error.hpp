@@ -10,12 +10,17 @@ namespace hl {
 
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& message, std::string hint = {})
-      : std::runtime_error(message), hint_(std::move(hint)) {}
+  explicit Error(const std::string& message, std::string hint = {}, int exit_code = 1)
+      : std::runtime_error(message), hint_(std::move(hint)), exit_code_(exit_code) {}
   const std::string& hint() const noexcept { return hint_; }
+  // The status hpclaunch exits with: 127 for a program not found, as shells do.
+  int exit_code() const noexcept { return exit_code_; }
+  // "message; hint" — the one line users see.
+  std::string describe() const { return hint_.empty() ? what() : std::string(what()) + "; " + hint_; }
 
  private:
   std::string hint_;
+  int exit_code_;
 };
 
 // Builds "op `path`: strerror(err)" (path part omitted when empty) and a hint

@@ -1,6 +1,7 @@
 #include "common/strings.hpp"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -120,6 +121,14 @@ std::string dirname_of(std::string_view path) {
   if (pos == std::string_view::npos) return ".";
   if (pos == 0) return "/";
   return std::string(path.substr(0, pos));
+}
+
+void remove_tree(const std::string& path) {
+  auto remove_entry = [](const char* entry, const struct stat*, int, struct FTW*) {
+    ::remove(entry);
+    return 0;
+  };
+  ::nftw(path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 bool path_is_within(std::string_view path, std::string_view dir) {

@@ -20,6 +20,8 @@ std::vector<unsigned char> from_hex(std::string_view hex);
 std::string absolute_path(std::string_view path, std::string_view cwd);
 std::string current_directory();
 std::string dirname_of(std::string_view path);
+// rm -rf without following symlinks; best effort (used on our own tmp dirs).
+void remove_tree(const std::string& path);
 // true when `path` equals `dir` or lies below it.
 bool path_is_within(std::string_view path, std::string_view dir);
 

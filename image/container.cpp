@@ -20,6 +20,7 @@
 #include "common/error.hpp"
 #include "common/message_socket.hpp"
 #include "common/scope_guard.hpp"
+#include "common/strings.hpp"
 #include "image/user_namespace.hpp"
 
 namespace hl::image {
@@ -51,7 +52,28 @@ void mount_staging_tmpfs(const Staging& s) {
 // The build child: a nested mount namespace where the root is assembled and
 // pivoted into. It reports the image environment and hands back its mount
 // namespace fd, then exits; the namespace lives on through that fd.
-[[noreturn]] void run_build_child(const Staging& s, const RootfsSpec& spec, int report) {
+// Checked once per node here, so a typo gives one line instead of one per rank.
+void check_program(const ContainerConfig& config, const EnvList& image_env) {
+  if (config.program.empty()) return;
+  std::string path = config.fallback_path;
+  for (const auto& [k, v] : image_env) {
+    if (k == "PATH") path = v;
+  }
+  if (config.program.find('/') != std::string::npos) {
+    std::string full = config.program.front() == '/' ? config.program : config.workdir + "/" + config.program;
+    if (::access(full.c_str(), X_OK) == 0) return;
+  } else {
+    for (const auto& dir : split(path, ':')) {
+      if (::access(((dir.empty() ? "." : dir) + "/" + config.program).c_str(), X_OK) == 0) return;
+    }
+  }
+  throw Error(fmt::format("program `{}` not found in the container (PATH={}, workdir {})", config.program, path,
+                          config.workdir),
+              "check the name, or that the image contains it", 127);
+}
+
+[[noreturn]] void run_build_child(const Staging& s, const ContainerConfig& config, int report) {
+  const RootfsSpec& spec = config.rootfs;
   nlohmann::json reply;
   try {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -61,6 +83,7 @@ void mount_staging_tmpfs(const Staging& s) {
     populate_root(s.root(), spec);
     EnvList env = read_image_environment(s.root());
     pivot_into(s.root());
+    check_program(config, env);
     UniqueFd mntns(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
     if (!mntns) throw_errno("open", "/proc/self/ns/mnt");
     reply = {{"env", env}};
@@ -68,9 +91,9 @@ void mount_staging_tmpfs(const Staging& s) {
     send_message(report, reply.dump(), std::span(&fd, 1));
     _exit(0);
   } catch (const Error& e) {
-    reply = {{"error", e.what()}, {"hint", e.hint()}};
+    reply = {{"error", e.what()}, {"hint", e.hint()}, {"exit_code", e.exit_code()}};
   } catch (const std::exception& e) {
-    reply = {{"error", e.what()}, {"hint", ""}};
+    reply = {{"error", e.what()}, {"hint", ""}, {"exit_code", 1}};
   }
   try {
     send_message(report, reply.dump());
@@ -122,7 +145,7 @@ std::unique_ptr<Container> Container::build(UniqueFd image_fd, const std::string
   if (pid < 0) throw_errno("fork");
   if (pid == 0) {
     ours.reset();
-    run_build_child(staging, config.rootfs, theirs.get());
+    run_build_child(staging, config, theirs.get());
   }
   theirs.reset();
   Message report = serve_until_built(*c->server_, ours.get());
@@ -131,7 +154,7 @@ std::unique_ptr<Container> Container::build(UniqueFd image_fd, const std::string
   }
   auto reply = nlohmann::json::parse(report.payload);
   if (reply.contains("error")) {
-    throw Error(reply["error"].get<std::string>(), reply["hint"].get<std::string>());
+    throw Error(reply["error"].get<std::string>(), reply["hint"].get<std::string>(), reply["exit_code"].get<int>());
   }
   if (report.fds.size() != 1) throw Error("container build child sent no mount namespace");
   c->mntns_ = std::move(report.fds[0]);

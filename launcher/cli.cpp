@@ -33,9 +33,11 @@ std::optional<RunOptions> parse_run_options(int argc, char** argv) {
   app.add_option("-n,--ntasks", o.ntasks, "number of ranks (default inside Slurm: the allocation's)");
   app.add_option("--image", o.image, "squashfs image to run in")->required();
   app.add_option("--mount", o.mounts, "bind SRC (host) at DST in the container; repeatable")
-      ->type_name("SRC:DST[:ro]");
+      ->type_name("SRC:DST[:ro]")
+      ->allow_extra_args(false);  // one value per --mount: the program follows
   app.add_option("--env", o.env, "set a variable for the ranks; wins over the image's; repeatable")
-      ->type_name("KEY=VALUE");
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
   app.add_option("--workdir", o.workdir, "directory the ranks start in (default: the current one)");
   app.add_option("--launcher", o.launcher, "how to start the steps")
       ->check(CLI::IsMember({"auto", "mpirun", "srun"}))

@@ -12,6 +12,7 @@
 #include "common/child_process.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/scope_guard.hpp"
 #include "common/strings.hpp"
 #include "wireup/join_protocol.hpp"
 
@@ -19,10 +20,11 @@ namespace hl::launcher {
 namespace {
 
 constexpr int kGraceMs = 5000;
+constexpr int kNodeStepExitMs = 3000;
 
-std::vector<std::string> step_environment(const LaunchPlan& plan) {
-  image::EnvList env = wireup::environment_of_this_process();
-  for (const auto& [key, value] : plan.step_env) {
+std::vector<std::string> step_environment(const image::EnvList& base, const image::EnvList& extra) {
+  image::EnvList env = base;
+  for (const auto& [key, value] : extra) {
     std::erase_if(env, [&](const auto& kv) { return kv.first == key; });
     env.emplace_back(key, value);
   }
@@ -71,17 +73,23 @@ int wait_signalled(ChildProcess& app, ChildProcess& node, int signal_number) {
 
 int run_plan(const LaunchPlan& plan, bool verbose) {
   UniqueFd signals = block_termination_signals();
+  // mpirun leaves its session dir behind when it is stopped by a signal; we
+  // named them, so we remove them (on this host) once both steps are gone.
+  ScopeGuard remove_session_dirs([&] {
+    for (const auto& dir : plan.session_dirs) remove_tree(dir);
+  });
   UniqueFd capture(::memfd_create("hpclaunch-node-step", MFD_CLOEXEC));
   if (!capture) throw_errno("memfd_create");
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  auto env = step_environment(plan);
+  image::EnvList common = wireup::environment_of_this_process();
+  for (const auto& kv : plan.step_env) common.push_back(kv);
 
   SpawnOptions node_options;
-  node_options.env = env;
+  node_options.env = step_environment(common, plan.node_env);
   node_options.stdin_fd = devnull.get();
   if (!verbose) node_options.stdout_fd = node_options.stderr_fd = capture.get();
   SpawnOptions app_options;
-  app_options.env = env;
+  app_options.env = step_environment(common, plan.app_env);
   log::info("node step: {}", fmt::join(plan.node_step, " "));
   ChildProcess node = ChildProcess::spawn(plan.node_step, node_options);
   ChildProcess app = ChildProcess::spawn(plan.app_step, app_options);
@@ -107,14 +115,15 @@ int run_plan(const LaunchPlan& plan, bool verbose) {
         // No container on some node: the ranks there would wait for nothing.
         app.terminate(kGraceMs);
         report_node_failure(capture.get(), *node_code, verbose);
-        return *node_code == 0 ? 1 : *node_code;
+        return *node_code;
       }
     }
     if (fds[0].revents & POLLIN) break;
   }
   int app_code = app.wait();
-  // Holders exit once their ranks have; give them a moment, then release them.
-  if (!node_code) node.terminate(2000);
+  // Holders exit once their ranks have, and the node step with them; a rank
+  // that never joined keeps its holder waiting, so release it after a while.
+  if (!node_code && !node.wait_for(kNodeStepExitMs)) node.terminate(kGraceMs);
   return app_code;
 }
 

@@ -112,11 +112,8 @@ int main(int argc, char** argv) {
   try {
     return dispatch(argc, argv);
   } catch (const Error& e) {
-    if (e.hint().empty()) {
-      log::error("{}", e.what());
-    } else {
-      log::error("{}; {}", e.what(), e.hint());
-    }
+    log::error("{}", e.describe());
+    return e.exit_code();
   } catch (const std::exception& e) {
     log::error("{}", e.what());
   }

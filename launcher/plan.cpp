@@ -72,8 +72,22 @@ void plan_mpirun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, con
                  const std::string& workdir) {
   p.node_step = mpirun_prefix(o, c);
   p.node_step.insert(p.node_step.end(), {"--map-by", "ppr:1:node", "--stdin", "none", c.self, "__node", "--spec", spec});
+  // Two mpiruns starting at once race to mkdir the same session dir
+  // (/tmp/ompi.HOST.UID: "File exists"), and a signalled mpirun leaves its
+  // session dir behind: each step gets its own, which we remove at the end.
+  // Both lie in the staging parent, which the container binds.
+  for (auto [step, env] : {std::pair{"node", &p.node_env}, std::pair{"app", &p.app_env}}) {
+    p.session_dirs.push_back(
+        fmt::format("{}/ompi.hpclaunch-{}.{}.{}", p.node_spec.staging_parent, step, c.uid, c.nonce));
+    env->emplace_back("OMPI_MCA_orte_top_session_dir", p.session_dirs.back());
+  }
+  // mpirun waits 1 s between SIGCONT, SIGTERM and SIGKILL even for ranks
+  // that already exited; the node step handles SIGTERM at once.
+  p.node_env.emplace_back("OMPI_MCA_odls_base_sigkill_timeout", "0");
   p.app_step = mpirun_prefix(o, c);
   p.app_step.insert(p.app_step.end(), {"-n", std::to_string(p.ntasks), "--oversubscribe"});
+  // Its "Primary job terminated normally ..." banners repeat what our exit code says.
+  if (!o.verbose) p.app_step.insert(p.app_step.end(), {"--mca", "orte_execute_quiet", "1"});
   auto join = join_command(o, c, p, workdir);
   p.app_step.insert(p.app_step.end(), join.begin(), join.end());
   // Open MPI busy-polls; with more ranks than cores one step costs 250x more.
@@ -129,6 +143,7 @@ LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
   spec.join_timeout_s = o.join_timeout_s;
   spec.staging_parent = tmpdir.empty() ? "/tmp" : tmpdir;
   spec.verbose = o.verbose;
+  spec.program = o.command.front();
   p.mounts = image::plan_mounts(spec.mounts);  // validates --mount values too
 
   std::string spec_json = nlohmann::json(spec).dump();
@@ -146,7 +161,7 @@ LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
 
 nlohmann::json plan_to_json(const LaunchPlan& p) {
   return {{"launcher", p.launcher}, {"ntasks", p.ntasks},          {"node_step", p.node_step},
-          {"app_step", p.app_step}, {"step_env", p.step_env},      {"image", p.node_spec.image_path},
+          {"app_step", p.app_step}, {"step_env", p.step_env}, {"node_env", p.node_env}, {"app_env", p.app_env},      {"image", p.node_spec.image_path},
           {"mounts", p.mounts},     {"socket", p.node_spec.socket_name}};
 }
 
@@ -156,6 +171,8 @@ std::string plan_to_text(const LaunchPlan& p) {
   out += fmt::format("app step:  {}\n", fmt::join(p.app_step, " "));
   out += "environment of both steps:\n";
   for (const auto& [k, v] : p.step_env) out += fmt::format("  {}={}\n", k, v);
+  for (const auto& [k, v] : p.node_env) out += fmt::format("  {}={}  (node step only)\n", k, v);
+  for (const auto& [k, v] : p.app_env) out += fmt::format("  {}={}  (app step only)\n", k, v);
   out += "container mounts (plus /dev: null zero full random urandom tty pts shm; plus PMIx session dirs found on each node):\n";
   for (const auto& m : p.mounts) {
     out += fmt::format("  {} -> {}{}{}  [{}]\n", m.source, m.target, m.read_only ? " ro" : "",

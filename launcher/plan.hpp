@@ -46,6 +46,9 @@ struct LaunchPlan {
   std::vector<std::string> node_step;
   std::vector<std::string> app_step;
   image::EnvList step_env;  // set for both steps
+  image::EnvList node_env;  // set for the node step only
+  image::EnvList app_env;   // set for the app step only
+  std::vector<std::string> session_dirs;  // ours to remove when the job is done (mpirun)
   wireup::NodeSpec node_spec;
   std::vector<image::MountSpec> mounts;  // as planned here; nodes add session dirs
 };

@@ -133,6 +133,9 @@ std::unique_ptr<image::Container> build_container(const HolderConfig& config, Un
   if (!image_fd) image_fd = image::open_matching_image(config.image);
   image::ContainerConfig cc;
   cc.staging_parent = config.staging_parent;
+  cc.program = config.program;
+  cc.workdir = config.workdir;
+  cc.fallback_path = config.host_path;
   cc.rootfs.mounts = config.mounts;
   cc.rootfs.device_nodes = devices::minimal_device_nodes();
   cc.rootfs.user = current_user();
@@ -188,8 +191,9 @@ int run_holder() {
     container = build_container(config, std::move(image_fd));
     joins = std::make_unique<JoinServer>(*container, config);
   } catch (const Error& e) {
-    send_message(control.get(), nlohmann::json{{"error", e.what()}, {"hint", e.hint()}}.dump());
-    return 1;
+    send_message(control.get(),
+                 nlohmann::json{{"error", e.what()}, {"hint", e.hint()}, {"exit_code", e.exit_code()}}.dump());
+    return e.exit_code();
   }
   send_message(control.get(), nlohmann::json{{"ready", true}}.dump());
   return serve(*container, *joins, control.get(), signals.get(), config);

@@ -8,7 +8,10 @@ void to_json(nlohmann::json& j, const HolderConfig& c) {
        {"socket_name", c.socket_name},
        {"join_timeout_s", c.join_timeout_s},
        {"staging_parent", c.staging_parent},
-       {"verbose", c.verbose}};
+       {"verbose", c.verbose},
+       {"program", c.program},
+       {"workdir", c.workdir},
+       {"host_path", c.host_path}};
 }
 
 void from_json(const nlohmann::json& j, HolderConfig& c) {
@@ -18,6 +21,9 @@ void from_json(const nlohmann::json& j, HolderConfig& c) {
   c.join_timeout_s = j.at("join_timeout_s").get<int>();
   c.staging_parent = j.at("staging_parent").get<std::string>();
   c.verbose = j.at("verbose").get<bool>();
+  c.program = j.at("program").get<std::string>();
+  c.workdir = j.at("workdir").get<std::string>();
+  c.host_path = j.at("host_path").get<std::string>();
 }
 
 }  // namespace hl::wireup

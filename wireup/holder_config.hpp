@@ -18,6 +18,9 @@ struct HolderConfig {
   int join_timeout_s = 120;
   std::string staging_parent = "/tmp";
   bool verbose = false;
+  std::string program;
+  std::string workdir;
+  std::string host_path;  // PATH of the node step, used when the image sets none
 };
 
 void to_json(nlohmann::json& j, const HolderConfig& c);

@@ -16,7 +16,8 @@ void to_json(nlohmann::json& j, const NodeSpec& s) {
        {"socket_name", s.socket_name},
        {"join_timeout_s", s.join_timeout_s},
        {"staging_parent", s.staging_parent},
-       {"verbose", s.verbose}};
+       {"verbose", s.verbose},
+       {"program", s.program}};
 }
 
 void from_json(const nlohmann::json& j, NodeSpec& s) {
@@ -30,6 +31,7 @@ void from_json(const nlohmann::json& j, NodeSpec& s) {
   s.join_timeout_s = j.at("join_timeout_s").get<int>();
   s.staging_parent = j.at("staging_parent").get<std::string>();
   s.verbose = j.at("verbose").get<bool>();
+  s.program = j.at("program").get<std::string>();
 }
 
 std::vector<std::string> session_dirs_from_environment(const std::vector<std::pair<std::string, std::string>>& env) {

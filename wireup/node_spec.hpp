@@ -15,6 +15,7 @@ struct NodeSpec {
   int join_timeout_s = 120;
   std::string staging_parent = "/tmp";
   bool verbose = false;
+  std::string program;  // checked once per node inside the built container
 };
 
 void to_json(nlohmann::json& j, const NodeSpec& s);

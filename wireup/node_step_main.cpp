@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdlib>
+#include <optional>
 #include <cstring>
 #include <string>
 
@@ -42,7 +44,6 @@ std::string self_dir() {
   return n > 0 ? dirname_of(std::string(path, static_cast<std::size_t>(n))) : ".";
 }
 
-std::string describe(const Error& e) { return e.hint().empty() ? e.what() : fmt::format("{}; {}", e.what(), e.hint()); }
 
 // Rank 0 reads; everyone receives the same JSON (metadata or the error).
 nlohmann::json broadcast_image_metadata(int rank, const std::string& path, UniqueFd& image_fd) {
@@ -51,7 +52,7 @@ nlohmann::json broadcast_image_metadata(int rank, const std::string& path, Uniqu
     try {
       payload = nlohmann::json{{"image", image::read_image_metadata(path, &image_fd)}}.dump();
     } catch (const Error& e) {
-      payload = nlohmann::json{{"error", describe(e)}}.dump();
+      payload = nlohmann::json{{"error", e.describe()}}.dump();
     }
   }
   int length = static_cast<int>(payload.size());
@@ -69,16 +70,15 @@ UniqueFd block_termination_signals() {
   return UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC));
 }
 
-// Asks the holder to build the container; returns the error text or "".
-std::string start_container(int control, const wireup::HolderConfig& config, UniqueFd image_fd) {
+// Asks the holder to build the container; throws its error.
+void start_container(int control, const wireup::HolderConfig& config, UniqueFd image_fd) {
   int fd = image_fd.get();
   send_message(control, nlohmann::json(config).dump(), image_fd ? std::span(&fd, 1) : std::span<const int>());
   auto reply = receive_message(control);
-  if (!reply) return "the container holder died while building the container";
+  if (!reply) throw Error("the container holder died while building the container");
   auto j = nlohmann::json::parse(reply->payload);
-  if (j.contains("ready")) return {};
-  std::string hint = j.value("hint", "");
-  return hint.empty() ? j.value("error", "unknown error") : j.value("error", "") + "; " + hint;
+  if (j.contains("ready")) return;
+  throw Error(j.value("error", "unknown error"), j.value("hint", ""), j.value("exit_code", 1));
 }
 
 // Waits for the holder; a termination signal is passed on to it.
@@ -111,10 +111,10 @@ int run_node_step(const wireup::NodeSpec& spec) {
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   UniqueFd image_fd;
   auto metadata = broadcast_image_metadata(rank, spec.image_path, image_fd);
-  std::string error;
+  std::optional<Error> error;
   if (metadata.contains("error")) {
-    if (rank == 0) error = metadata["error"].get<std::string>();
-  } else {
+    if (rank == 0) error = Error(metadata["error"].get<std::string>());
+  } else try {
     wireup::HolderConfig config;
     config.image = metadata["image"].get<image::ImageMetadata>();
     image::MountInputs inputs = spec.mounts;
@@ -124,14 +124,20 @@ int run_node_step(const wireup::NodeSpec& spec) {
     config.join_timeout_s = spec.join_timeout_s;
     config.staging_parent = spec.staging_parent;
     config.verbose = spec.verbose;
-    error = start_container(control.get(), config, std::move(image_fd));
+    config.program = spec.program;
+    config.workdir = spec.mounts.workdir;
+    const char* path = std::getenv("PATH");
+    config.host_path = path != nullptr ? path : "/usr/bin:/bin";
+    start_container(control.get(), config, std::move(image_fd));
+  } catch (const Error& e) {
+    error = e;
   }
-  int ok = error.empty() && !metadata.contains("error") ? 1 : 0;
+  int ok = !error && !metadata.contains("error") ? 1 : 0;
   int all_ok = 0;
   MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   MPI_Finalize();
-  if (!error.empty()) log::error("{}", error);
-  if (!all_ok) return 1;  // ~ChildProcess stops our holder
+  if (error) log::error("{}", error->describe());
+  if (!all_ok) return error ? error->exit_code() : 1;  // ~ChildProcess stops our holder
   if (rank == 0) log::info("containers ready on {} node(s)", size);
   return wait_for_holder(holder, signals.get());
 }
@@ -146,7 +152,8 @@ int main(int argc, char** argv) {
     }
     return run_node_step(nlohmann::json::parse(argv[3]).get<wireup::NodeSpec>());
   } catch (const Error& e) {
-    log::error("{}", describe(e));
+    log::error("{}", e.describe());
+    return e.exit_code();
   } catch (const std::exception& e) {
     log::error("node step: {}", e.what());
   }
