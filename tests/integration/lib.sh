@@ -1,0 +1,62 @@
+# Shared by the integration tests: stages the built binaries and the example
+# image where the unprivileged test user can read them (a CI checkout under
+# /root is not), runs hpclaunch as that user, and checks nothing is left.
+set -euo pipefail
+
+BUILD=${HPCLAUNCH_BUILD:?set by ctest}
+TEST_USER=${HPCLAUNCH_TEST_USER:-hltest}
+if [ "$(id -u)" = 0 ]; then
+  RUN_AS=(runuser -u "$TEST_USER" --)
+else
+  RUN_AS=()
+  TEST_USER=$(id -un)
+fi
+
+WORK=$(mktemp -d /tmp/hltest.XXXXXX)
+chmod 755 "$WORK"
+mkdir -p "$WORK/bin"
+cp "$BUILD/hpclaunch" "$BUILD/hpclaunch-node" "$WORK/bin/"
+cp "$BUILD/examples/solver.sqsh" "$WORK/solver.sqsh"
+[ "$(id -u)" = 0 ] && chown -R "$TEST_USER" "$WORK"
+IMAGE=$WORK/solver.sqsh
+HPCLAUNCH=$WORK/bin/hpclaunch
+
+cleanup_work() { rm -rf "$WORK"; }
+trap cleanup_work EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# hpclaunch as the test user, from $WORK, with the yield setting every
+# oversubscribed run on this 2-core machine needs.
+hl() {
+  (cd "$WORK" && "${RUN_AS[@]}" env OMPI_MCA_mpi_yield_when_idle=1 timeout 120 "$HPCLAUNCH" "$@")
+}
+
+as_user() { (cd "$WORK" && "${RUN_AS[@]}" "$@"); }
+
+expect_eq() {  # expected actual what
+  [ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
+}
+
+fuse_connections() { ls /sys/fs/fuse/connections 2>/dev/null | wc -l; }
+
+# Nothing of hpclaunch's may survive a launch: holders, FUSE connections,
+# rendezvous sockets, staging dirs, Open MPI session dirs of the node step.
+expect_no_leftovers() {  # fuse-baseline
+  local i
+  for i in $(seq 1 50); do  # processes may take a moment to be reaped
+    if ! pgrep -u "$TEST_USER" -f "$WORK/bin/hpclaunch" >/dev/null && [ "$(fuse_connections)" -le "$1" ]; then break; fi
+    sleep 0.1
+  done
+  pgrep -u "$TEST_USER" -af "$WORK/bin/hpclaunch" && fail "hpclaunch processes left"
+  [ "$(fuse_connections)" -le "$1" ] || fail "FUSE connections left: $(fuse_connections) > $1"
+  grep -q "@hpclaunch/$(id -u "$TEST_USER")/" /proc/net/unix && fail "rendezvous socket left in /proc/net/unix"
+  local d
+  for d in /tmp/hpclaunch-?????? /tmp/ompi.hpclaunch-*; do
+    [ -e "$d" ] && [ "$(stat -c %U "$d")" = "$TEST_USER" ] && fail "staging or session dir left: $d"
+  done
+  return 0
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# --dry-run prints the plan (both steps, mounts, env) and runs nothing;
+# --json makes it machine-readable; --help shows examples; version works.
+source "$(dirname "$0")/lib.sh"
+out=$(hl --dry-run -n 8 --image "$IMAGE" --mount /opt:/opt:ro solver --steps 5)
+echo "$out"
+grep -q "^node step: mpirun .*__node" <<<"$out" || fail "no node step"
+grep -q "^app step:  mpirun .*-n 8 .*__join .* -- solver --steps 5$" <<<"$out" || fail "no app step"
+grep -q "/opt -> /opt ro" <<<"$out" || fail "no --mount in the plan"
+hl --dry-run --json -n 8 --image "$IMAGE" solver | python3 -c '
+import json, sys
+plan = json.load(sys.stdin)
+assert plan["ntasks"] == 8 and plan["launcher"] == "mpirun", plan
+assert any(m["target"] == "/proc" for m in plan["mounts"])'
+hl --help | grep -q "Examples:" || fail "--help has no examples"
+hl --help | grep -q "__join" && fail "internal commands shown in --help"
+hl version | grep -q "^hpclaunch [0-9]" || fail "version"
+echo PASS

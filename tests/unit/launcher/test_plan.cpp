@@ -1,0 +1,145 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "common/error.hpp"
+#include "launcher/plan.hpp"
+
+using namespace hl;
+using namespace hl::launcher;
+
+namespace {
+
+LaunchContext context(image::EnvList env = {}, uid_t uid = 1000) {
+  env.emplace_back("HOME", "/home/u");
+  return LaunchContext{env, "/home/u/run", uid, "/opt/hl/hpclaunch", "0123456789abcdef", 2};
+}
+
+RunOptions options(int n = 4) {
+  RunOptions o;
+  o.ntasks = n;
+  o.image = "app.sqsh";
+  o.command = {"solver", "--steps", "10"};
+  return o;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+std::string error_of(const RunOptions& o, const LaunchContext& c) {
+  try {
+    make_plan(o, c);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(Plan, MpirunOutsideSlurm) {
+  LaunchPlan p = make_plan(options(), context());
+  EXPECT_EQ(p.launcher, "mpirun");
+  EXPECT_EQ(p.ntasks, 4);
+  EXPECT_EQ(p.node_spec.image_path, "/home/u/run/app.sqsh");
+  EXPECT_EQ(p.node_step.front(), "mpirun");
+  EXPECT_TRUE(contains(p.node_step, "ppr:1:node"));
+  EXPECT_TRUE(contains(p.node_step, "__node"));
+  EXPECT_TRUE(contains(p.app_step, "__join"));
+  EXPECT_TRUE(contains(p.app_step, "--oversubscribe"));
+  EXPECT_FALSE(contains(p.app_step, "--allow-run-as-root"));
+  // The program and its arguments come last, untouched.
+  EXPECT_EQ(std::vector<std::string>(p.app_step.end() - 4, p.app_step.end()),
+            (std::vector<std::string>{"--", "solver", "--steps", "10"}));
+  auto yield = std::find(p.step_env.begin(), p.step_env.end(),
+                         std::pair<std::string, std::string>{"OMPI_MCA_mpi_yield_when_idle", "1"});
+  EXPECT_NE(yield, p.step_env.end()) << "4 ranks on 2 cpus are oversubscribed";
+}
+
+TEST(Plan, RootGetsOpenMpiRunAsRootSwitches) {
+  LaunchPlan p = make_plan(options(), context({}, 0));
+  EXPECT_TRUE(contains(p.app_step, "--allow-run-as-root"));
+  EXPECT_TRUE(contains(p.node_step, "--allow-run-as-root"));
+  EXPECT_NE(std::find(p.step_env.begin(), p.step_env.end(),
+                      std::pair<std::string, std::string>{"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}),
+            p.step_env.end());
+}
+
+TEST(Plan, SrunInsideAllocation) {
+  auto c = context({{"SLURM_JOB_ID", "77"}, {"SLURM_JOB_NUM_NODES", "4"}, {"SLURM_NTASKS", "64"}});
+  RunOptions o = options();
+  o.ntasks.reset();
+  LaunchPlan p = make_plan(o, c);
+  EXPECT_EQ(p.launcher, "srun");
+  EXPECT_EQ(p.ntasks, 64) << "-n defaults to the allocation's task count";
+  auto n_of = [](const std::vector<std::string>& cmd) {
+    return *(std::find(cmd.begin(), cmd.end(), "-n") + 1);
+  };
+  EXPECT_EQ(n_of(p.node_step), "4") << "explicit -n, or srun inherits the batch task count";
+  EXPECT_TRUE(contains(p.node_step, "--overlap"));
+  EXPECT_TRUE(contains(p.node_step, "--cpu-bind=none"));
+  EXPECT_EQ(n_of(p.app_step), "64");
+  EXPECT_TRUE(contains(p.app_step, "--kill-on-bad-exit=1"));
+  EXPECT_EQ(p.node_spec.socket_name, "hpclaunch/1000/77/0123456789abcdef");
+}
+
+TEST(Plan, MpirunInsideAllocationOverlaps) {
+  RunOptions o = options();
+  o.launcher = "mpirun";
+  LaunchPlan p = make_plan(o, context({{"SLURM_JOB_ID", "77"}}));
+  EXPECT_NE(std::find(p.step_env.begin(), p.step_env.end(),
+                      std::pair<std::string, std::string>{"OMPI_MCA_plm_slurm_args", "--overlap"}),
+            p.step_env.end());
+}
+
+TEST(Plan, BadInputGivesOneClearLine) {
+  RunOptions o = options(0);
+  EXPECT_EQ(error_of(o, context()), "-n must be at least 1 (got 0)");
+  o = options();
+  o.ntasks.reset();
+  EXPECT_EQ(error_of(o, context()), "-n is required outside a Slurm allocation");
+  o = options();
+  o.command.clear();
+  EXPECT_EQ(error_of(o, context()), "no program given");
+  o = options();
+  o.env = {"NOEQUALS"};
+  EXPECT_EQ(error_of(o, context()), "--env `NOEQUALS`: expected KEY=VALUE");
+  o = options();
+  o.launcher = "srun";
+  EXPECT_EQ(error_of(o, context()), "--launcher srun needs a Slurm allocation");
+  o = options();
+  o.mounts = {"/x"};
+  EXPECT_EQ(error_of(o, context()), "--mount `/x`: expected SRC:DST");
+}
+
+TEST(Plan, NoncesMakeDistinctRendezvous) {
+  auto c1 = context();
+  auto c2 = context();
+  c2.nonce = "fedcba9876543210";
+  EXPECT_NE(make_plan(options(), c1).node_spec.socket_name, make_plan(options(), c2).node_spec.socket_name);
+}
+
+TEST(Plan, WorkdirAndEnvReachTheJoiner) {
+  RunOptions o = options();
+  o.workdir = "sub";
+  o.env = {"A=1", "B=x=y"};
+  LaunchPlan p = make_plan(o, context());
+  auto wd = std::find(p.app_step.begin(), p.app_step.end(), "--workdir");
+  ASSERT_NE(wd, p.app_step.end());
+  EXPECT_EQ(*(wd + 1), "/home/u/run/sub");
+  EXPECT_TRUE(contains(p.app_step, "B=x=y"));
+  EXPECT_EQ(parse_env_option("B=x=y"), (std::pair<std::string, std::string>{"B", "x=y"}));
+}
+
+TEST(Plan, TextAndJsonShowStepsAndMounts) {
+  LaunchPlan p = make_plan(options(), context());
+  std::string text = plan_to_text(p);
+  EXPECT_NE(text.find("node step: mpirun"), std::string::npos);
+  EXPECT_NE(text.find("app step:  mpirun"), std::string::npos);
+  EXPECT_NE(text.find("/home/u -> /home/u"), std::string::npos);
+  auto j = plan_to_json(p);
+  EXPECT_EQ(j["launcher"], "mpirun");
+  EXPECT_EQ(j["ntasks"], 4);
+  EXPECT_TRUE(j["mounts"].is_array());
+}

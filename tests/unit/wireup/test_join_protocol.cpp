@@ -1,0 +1,100 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "common/error.hpp"
+#include "wireup/join_protocol.hpp"
+#include "wireup/node_spec.hpp"
+
+using namespace hl;
+using namespace hl::wireup;
+
+TEST(JoinProtocol, RequestRoundTrip) {
+  JoinRequest r{5, 1, 4};
+  JoinRequest back = decode_request(encode(r));
+  EXPECT_EQ(back.rank, 5);
+  EXPECT_EQ(back.local_rank, 1);
+  EXPECT_EQ(back.local_size, 4);
+}
+
+TEST(JoinProtocol, ReplyRoundTrip) {
+  JoinReply r{true, "", "", {{"PATH", "/usr/bin"}}};
+  JoinReply back = decode_reply(encode(r));
+  EXPECT_TRUE(back.ok);
+  ASSERT_EQ(back.image_env.size(), 1u);
+  EXPECT_EQ(back.image_env[0].second, "/usr/bin");
+}
+
+TEST(JoinProtocol, RejectsGarbage) {
+  EXPECT_THROW(decode_request("not json"), Error);
+  EXPECT_THROW(decode_request("{\"rank\": 1}"), Error);
+  EXPECT_THROW(decode_reply("[]"), Error);
+}
+
+TEST(JoinProtocol, RankFromOpenMpiEnvironment) {
+  JoinRequest r = request_from_environment(
+      {{"OMPI_COMM_WORLD_RANK", "7"}, {"OMPI_COMM_WORLD_LOCAL_RANK", "3"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "4"}});
+  EXPECT_EQ(r.rank, 7);
+  EXPECT_EQ(r.local_rank, 3);
+  EXPECT_EQ(r.local_size, 4);
+}
+
+TEST(JoinProtocol, LocalSizeFromSlurmTaskList) {
+  auto size_on = [](const char* node) {
+    return request_from_environment({{"SLURM_PROCID", "9"},
+                                     {"SLURM_LOCALID", "0"},
+                                     {"SLURM_NODEID", node},
+                                     {"SLURM_STEP_TASKS_PER_NODE", "3(x2),2,1"}})
+        .local_size;
+  };
+  EXPECT_EQ(size_on("0"), 3);
+  EXPECT_EQ(size_on("1"), 3);
+  EXPECT_EQ(size_on("2"), 2);
+  EXPECT_EQ(size_on("3"), 1);
+  EXPECT_EQ(size_on("4"), 0) << "beyond the list: unknown";
+}
+
+TEST(JoinProtocol, LaunchersVariablesStayTheRanksOwn) {
+  auto env = compose_environment(
+      {{"PATH", "/host/bin"}, {"OMPI_COMM_WORLD_RANK", "1"}, {"PMIX_RANK", "1"}, {"HOME", "/home/u"},
+       {"HPCLAUNCH_INTERNAL_X", "y"}},
+      {{"PATH", "/usr/local/bin:/usr/bin"}, {"OMPI_COMM_WORLD_RANK", "0"}, {"PMIX_SERVER_URI", "bad"}, {"LANG", "C"}},
+      {{"LANG", "en_US.UTF-8"}, {"OMPI_MCA_btl", "self,vader"}});
+  auto has = [&](const std::string& kv) { return std::find(env.begin(), env.end(), kv) != env.end(); };
+  EXPECT_TRUE(has("PATH=/usr/local/bin:/usr/bin")) << "the image's PATH wins over the host's";
+  EXPECT_TRUE(has("OMPI_COMM_WORLD_RANK=1")) << "the launcher's variables stay the rank's";
+  EXPECT_TRUE(has("PMIX_RANK=1"));
+  EXPECT_FALSE(has("PMIX_SERVER_URI=bad")) << "no PMIx variable comes from the image";
+  EXPECT_TRUE(has("HOME=/home/u"));
+  EXPECT_TRUE(has("LANG=en_US.UTF-8")) << "--env wins over the image";
+  EXPECT_TRUE(has("OMPI_MCA_btl=self,vader")) << "--env may set launcher variables";
+  EXPECT_FALSE(has("HPCLAUNCH_INTERNAL_X=y"));
+}
+
+TEST(JoinProtocol, RendezvousNamesDiffer) {
+  EXPECT_EQ(rendezvous_name(1000, "123", "abcd"), "hpclaunch/1000/123/abcd");
+  EXPECT_EQ(rendezvous_name(1000, "", "abcd"), "hpclaunch/1000/nojob/abcd");
+  EXPECT_NE(rendezvous_name(1000, "", "abcd"), rendezvous_name(1000, "", "abce"));
+}
+
+TEST(NodeSpec, SessionDirsFromPmixEnvironment) {
+  auto dirs = session_dirs_from_environment({{"PMIX_SERVER_TMPDIR", "/var/spool/slurmd/pmix.5.0"},
+                                             {"PMIX_SYSTEM_TMPDIR", "/tmp"},
+                                             {"OTHER", "/x/y"},
+                                             {"PMIX_SERVER_TMPDIR", "relative/path"}});
+  ASSERT_EQ(dirs.size(), 1u) << "/tmp's parent is / and is skipped";
+  EXPECT_EQ(dirs[0], "/var/spool/slurmd");
+}
+
+TEST(NodeSpec, JsonRoundTrip) {
+  NodeSpec s;
+  s.image_path = "/img.sqsh";
+  s.mounts.user_mounts = {"/a:/b"};
+  s.mounts.workdir = "/w";
+  s.socket_name = "hpclaunch/1/nojob/x";
+  s.program = "solver";
+  NodeSpec back = nlohmann::json(s).get<NodeSpec>();
+  EXPECT_EQ(back.image_path, "/img.sqsh");
+  EXPECT_EQ(back.mounts.user_mounts, s.mounts.user_mounts);
+  EXPECT_EQ(back.program, "solver");
+}
