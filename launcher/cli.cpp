@@ -11,6 +11,7 @@ namespace {
 constexpr const char* kFooter = R"(
 Commands:
   hpclaunch [run] [OPTIONS] PROGRAM [ARGS...]   launch PROGRAM as N ranks in the image
+  srun -n N hpclaunch exec [OPTIONS] PROGRAM    companion mode: hpclaunch as each task
   hpclaunch version                             print the version
 
 Examples:
@@ -43,6 +44,11 @@ std::optional<RunOptions> parse_run_options(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "mpirun", "srun"}))
       ->default_val("auto");
   app.add_option("--hostfile", o.hostfile, "with mpirun: hosts to run on (default: this machine)");
+  app.add_option("-N,--nodes", o.nodes, "with srun: number of nodes (default: the allocation's)");
+  app.add_option("--ntasks-per-node", o.ntasks_per_node, "with srun: ranks per node");
+  app.add_option("-c,--cpus-per-task", o.cpus_per_task, "cpus per rank");
+  app.add_option("--distribution", o.distribution, "with srun: task distribution (block, cyclic, ...)");
+  app.add_option("--cpu-bind", o.cpu_bind, "with srun: Slurm's binding instead of none");
   app.add_option("--join-timeout", o.join_timeout_s, "seconds ranks and holders wait for each other")
       ->default_val(120);
   app.add_flag("--dry-run", o.dry_run, "print the plan (steps, commands, mounts, env) and exit");

@@ -15,6 +15,7 @@
 #include "common/strings.hpp"
 #include "launcher/cli.hpp"
 #include "launcher/frontend.hpp"
+#include "wireup/companion.hpp"
 #include "wireup/holder.hpp"
 #include "wireup/join.hpp"
 #include "wireup/join_protocol.hpp"
@@ -60,6 +61,16 @@ int run_command(int argc, char** argv) {
   return code;
 }
 
+// `hpclaunch exec ...`: companion mode, run as each task by srun or mpirun.
+int exec_command(int argc, char** argv) {
+  auto options = launcher::parse_run_options(argc, argv);
+  if (!options) return 0;
+  log::set_verbose(options->verbose);
+  launcher::LaunchContext context{wireup::environment_of_this_process(), current_directory(), ::getuid(),
+                                  self_path(), random_hex(), cpu_count()};
+  wireup::run_exec(launcher::make_node_spec(*options, context), launcher::make_join_options(*options, context));
+}
+
 // `__join --socket NAME --timeout S --workdir DIR [--env K=V]... -- PROG ARGS`
 int join_command(int argc, char** argv) {
   wireup::JoinOptions o;
@@ -103,6 +114,7 @@ int dispatch(int argc, char** argv) {
     return 0;
   }
   if (command == "run") return run_command(argc - 1, argv + 1);
+  if (command == "exec") return exec_command(argc - 1, argv + 1);
   return run_command(argc, argv);
 }
 

@@ -68,10 +68,11 @@ std::vector<std::string> join_command(const RunOptions& o, const LaunchContext& 
   return cmd;
 }
 
-void plan_mpirun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const std::string& spec,
+void plan_mpirun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const std::vector<std::string>& node_cmd,
                  const std::string& workdir) {
   p.node_step = mpirun_prefix(o, c);
-  p.node_step.insert(p.node_step.end(), {"--map-by", "ppr:1:node", "--stdin", "none", c.self, "__node", "--spec", spec});
+  p.node_step.insert(p.node_step.end(), {"--map-by", "ppr:1:node", "--stdin", "none"});
+  p.node_step.insert(p.node_step.end(), node_cmd.begin(), node_cmd.end());
   // Two mpiruns starting at once race to mkdir the same session dir
   // (/tmp/ompi.HOST.UID: "File exists"), and a signalled mpirun leaves its
   // session dir behind: each step gets its own, which we remove at the end.
@@ -99,18 +100,47 @@ void plan_mpirun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, con
   }
 }
 
-void plan_srun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const std::string& spec,
-               const std::string& workdir) {
+// Nodes the app step will use: -N, else the allocation's, but never more
+// than ranks (srun shrinks the step; a holder without ranks would wait).
+int srun_node_count(const RunOptions& o, const LaunchContext& c, int ntasks) {
+  if (o.nodes) {
+    if (*o.nodes < 1) throw Error(fmt::format("-N must be at least 1 (got {})", *o.nodes));
+    return *o.nodes;
+  }
   std::string nodes = env_value(c.env, "SLURM_JOB_NUM_NODES");
   if (nodes.empty()) nodes = env_value(c.env, "SLURM_NNODES");
-  if (nodes.empty()) nodes = "1";
+  int count = nodes.empty() ? 1 : std::stoi(nodes);
+  if (o.ntasks_per_node && *o.ntasks_per_node > 0) count = std::min(count, (ntasks + *o.ntasks_per_node - 1) / *o.ntasks_per_node);
+  return std::max(1, std::min(count, ntasks));
+}
+
+void plan_srun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const std::vector<std::string>& node_cmd,
+               const std::string& workdir) {
+  std::string nodes = std::to_string(srun_node_count(o, c, p.ntasks));
   // Explicit -n with -N: srun otherwise inherits the batch script's task count.
   p.node_step = {"srun", "--overlap", "-N", nodes, "-n", nodes, "--ntasks-per-node=1", "--mpi=pmix",
-                 "--cpu-bind=none", "--input=none", c.self, "__node", "--spec", spec};
-  p.app_step = {"srun", "--overlap", "-n", std::to_string(p.ntasks), "--mpi=pmix", "--kill-on-bad-exit=1",
-                "--cpu-bind=none"};
+                 "--cpu-bind=none", "--input=none", "--quiet"};
+  p.node_step.insert(p.node_step.end(), node_cmd.begin(), node_cmd.end());
+  p.app_step = {"srun", "--overlap", "-N", nodes, "-n", std::to_string(p.ntasks), "--mpi=pmix",
+                "--kill-on-bad-exit=1", "--cpu-bind=" + (o.cpu_bind.empty() ? std::string("none") : o.cpu_bind)};
+  if (o.ntasks_per_node) p.app_step.push_back(fmt::format("--ntasks-per-node={}", *o.ntasks_per_node));
+  if (o.cpus_per_task) p.app_step.push_back(fmt::format("--cpus-per-task={}", *o.cpus_per_task));
+  if (!o.distribution.empty()) p.app_step.push_back("--distribution=" + o.distribution);
+  // srun's notes ("cluster configuration lacks support for cpu binding") are not the app's output.
+  if (!o.verbose) p.app_step.push_back("--quiet");
   auto join = join_command(o, c, p, workdir);
   p.app_step.insert(p.app_step.end(), join.begin(), join.end());
+}
+
+// HPCLAUNCH_NODE_STEP_WRAPPER (tests only): words put before the node step's
+// command on every node, e.g. "strace -ff -o /tmp/t/trace" to count its stats.
+std::vector<std::string> node_command(const LaunchContext& c, const std::string& spec) {
+  std::vector<std::string> cmd;
+  for (auto& word : split(env_value(c.env, "HPCLAUNCH_NODE_STEP_WRAPPER"), ' ')) {
+    if (!word.empty()) cmd.push_back(word);
+  }
+  cmd.insert(cmd.end(), {c.self, "__node", "--spec", spec});
+  return cmd;
 }
 
 }  // namespace
@@ -136,20 +166,16 @@ void add_light_mpi_settings(image::EnvList& env) {
 
 }  // namespace
 
-LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
+wireup::NodeSpec make_node_spec(const RunOptions& o, const LaunchContext& c) {
   if (o.command.empty()) {
     throw Error("no program given", "usage: hpclaunch -n N --image IMAGE.sqsh PROGRAM [ARGS...]");
   }
   if (o.image.empty()) throw Error("--image is required", "give the squashfs image: --image app.sqsh");
   for (const auto& e : o.env) parse_env_option(e);
   if (o.join_timeout_s < 1) throw Error("--join-timeout must be at least 1 second");
-  LaunchPlan p;
-  p.launcher = choose_launcher(o, c.env);
-  p.ntasks = choose_ntasks(o, c.env);
   std::string workdir = o.workdir.empty() ? c.cwd : absolute_path(o.workdir, c.cwd);
   std::string tmpdir = env_value(c.env, "TMPDIR");
-
-  auto& spec = p.node_spec;
+  wireup::NodeSpec spec;
   spec.image_path = absolute_path(o.image, c.cwd);  // lexical only: rank 0 of the node step does the one stat
   spec.mounts = image::MountInputs{o.mounts, c.cwd, env_value(c.env, "HOME"), workdir, tmpdir, {}};
   spec.socket_name = wireup::rendezvous_name(c.uid, env_value(c.env, "SLURM_JOB_ID"), c.nonce);
@@ -157,13 +183,33 @@ LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
   spec.staging_parent = tmpdir.empty() ? "/tmp" : tmpdir;
   spec.verbose = o.verbose;
   spec.program = o.command.front();
-  p.mounts = image::plan_mounts(spec.mounts);  // validates --mount values too
+  image::plan_mounts(spec.mounts);  // validates --mount values
+  return spec;
+}
 
-  std::string spec_json = nlohmann::json(spec).dump();
+wireup::JoinOptions make_join_options(const RunOptions& o, const LaunchContext& c) {
+  wireup::JoinOptions join;
+  join.workdir = o.workdir.empty() ? c.cwd : absolute_path(o.workdir, c.cwd);
+  for (const auto& e : o.env) join.user_env.push_back(parse_env_option(e));
+  join.timeout_s = o.join_timeout_s;
+  join.command = o.command;
+  return join;
+}
+
+LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
+  LaunchPlan p;
+  p.node_spec = make_node_spec(o, c);
+  p.launcher = choose_launcher(o, c.env);
+  p.ntasks = choose_ntasks(o, c.env);
+  const auto& spec = p.node_spec;
+  const std::string& workdir = spec.mounts.workdir;
+  p.mounts = image::plan_mounts(spec.mounts);
+
+  auto node_cmd = node_command(c, nlohmann::json(spec).dump());
   if (p.launcher == "mpirun") {
-    plan_mpirun(o, c, p, spec_json, workdir);
+    plan_mpirun(o, c, p, node_cmd, workdir);
   } else {
-    plan_srun(o, c, p, spec_json, workdir);
+    plan_srun(o, c, p, node_cmd, workdir);
   }
   add_light_mpi_settings(p.node_env);
   if (c.uid == 0) {

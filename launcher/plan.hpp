@@ -12,6 +12,7 @@
 
 #include "image/etc_files.hpp"
 #include "image/mount_plan.hpp"
+#include "wireup/join.hpp"
 #include "wireup/node_spec.hpp"
 
 namespace hl::launcher {
@@ -24,6 +25,12 @@ struct RunOptions {
   std::string workdir;
   std::string launcher = "auto";
   std::string hostfile;
+  // srun options passed through to the app step (and -N to the node step).
+  std::optional<int> nodes;
+  std::optional<int> ntasks_per_node;
+  std::optional<int> cpus_per_task;
+  std::string distribution;
+  std::string cpu_bind;
   int join_timeout_s = 120;
   bool dry_run = false;
   bool verbose = false;
@@ -55,6 +62,11 @@ struct LaunchPlan {
 
 // Throws hl::Error with a one-line message naming the bad option and the fix.
 LaunchPlan make_plan(const RunOptions& options, const LaunchContext& context);
+
+// Companion mode (`hpclaunch exec`, one per task): what the node's holder
+// needs and how this task joins. Same validation as make_plan.
+wireup::NodeSpec make_node_spec(const RunOptions& options, const LaunchContext& context);
+wireup::JoinOptions make_join_options(const RunOptions& options, const LaunchContext& context);
 
 nlohmann::json plan_to_json(const LaunchPlan& plan);
 std::string plan_to_text(const LaunchPlan& plan);

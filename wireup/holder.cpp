@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -21,12 +22,14 @@
 #include "image/container.hpp"
 #include "wireup/holder_config.hpp"
 #include "wireup/join_protocol.hpp"
+#include "wireup/node_spec.hpp"
 #include "wireup/rendezvous_socket.hpp"
 
 namespace hl::wireup {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr int kFailureLingerS = 10;
 
 image::UserEntry current_user() {
   image::UserEntry u;
@@ -54,10 +57,14 @@ UniqueFd blocked_signals_fd() {
   return fd;
 }
 
+// Answers join requests: the namespace fds, or — when the container could
+// not be built (companion mode has no node step to report it) — the error.
 class JoinServer {
  public:
-  JoinServer(image::Container& c, const HolderConfig& config)
-      : container_(c), config_(config), listener_(listen_rendezvous(config.socket_name)) {}
+  explicit JoinServer(UniqueFd listener) : listener_(std::move(listener)) {}
+
+  void serve_container(image::Container* c) { container_ = c; }
+  void serve_failure(const Error& e) { failure_ = e; }
 
   int listener() const { return listener_.get(); }
   bool finished() const { return expected_ > 0 && joined_ >= expected_ && ranks_.empty(); }
@@ -98,23 +105,28 @@ class JoinServer {
     auto message = receive_message(conn);
     if (!message) return;
     JoinRequest request = decode_request(message->payload);
+    if (request.local_size > 0 && expected_ == 0) expected_ = request.local_size;
+    ++joined_;
+    if (failure_) {
+      JoinReply reply{false, failure_->what(), failure_->hint(), {}, failure_->exit_code()};
+      send_message(conn, encode(reply));
+      return;
+    }
     // The pid comes from the kernel, not the message: the rank is this process.
     PeerCredentials peer = peer_credentials(conn);
     UniqueFd pidfd = open_pidfd(peer.pid);
     if (!pidfd) throw_errno("pidfd_open joiner");
-    JoinReply reply{true, "", "", container_.image_environment()};
-    int fds[2] = {container_.user_namespace_fd(), container_.mount_namespace_fd()};
+    JoinReply reply{true, "", "", container_->image_environment(), 0};
+    int fds[2] = {container_->user_namespace_fd(), container_->mount_namespace_fd()};
     send_message(conn, encode(reply), fds);
-    if (request.local_size > 0 && expected_ == 0) expected_ = request.local_size;
-    ++joined_;
     log::info("rank {} (local {}) joined, {}/{}", request.rank, request.local_rank, joined_, expected_);
     int key = pidfd.get();
     ranks_.emplace(key, std::move(pidfd));
   }
 
-  image::Container& container_;
-  const HolderConfig& config_;
   UniqueFd listener_;
+  image::Container* container_ = nullptr;
+  std::optional<Error> failure_;
   std::map<int, UniqueFd> pending_;  // connections waiting for their request
   std::map<int, UniqueFd> ranks_;    // pidfds of joined ranks still running
   int expected_ = 0;
@@ -143,10 +155,12 @@ std::unique_ptr<image::Container> build_container(const HolderConfig& config, Un
 }
 
 // Returns the exit code: 0 when every expected rank joined and exited.
-int serve(image::Container& container, JoinServer& joins, int control, int signals, const HolderConfig& config) {
+// `container` is null when serving a build failure; `control` is -1 in
+// companion mode (poll ignores negative fds).
+int serve(image::Container* container, JoinServer& joins, int control, int signals, const HolderConfig& config) {
   auto deadline = Clock::now() + std::chrono::seconds(config.join_timeout_s);
   while (!joins.finished()) {
-    std::vector<pollfd> fds = {{container.server().fd(), POLLIN, 0},
+    std::vector<pollfd> fds = {{container != nullptr ? container->server().fd() : -1, POLLIN, 0},
                                {joins.listener(), POLLIN, 0},
                                {control, POLLIN, 0},
                                {signals, POLLIN, 0}};
@@ -166,7 +180,7 @@ int serve(image::Container& container, JoinServer& joins, int control, int signa
       if (errno == EINTR) continue;
       throw_errno("poll");
     }
-    if (fds[0].revents & POLLIN) container.server().process_one();
+    if (fds[0].revents & POLLIN) container->server().process_one();
     if (fds[1].revents & POLLIN) joins.accept_one();
     if (fds[2].revents & (POLLIN | POLLHUP)) return 0;  // released by the node step
     if (fds[3].revents & POLLIN) return 0;              // SIGTERM: the job is ending
@@ -186,17 +200,39 @@ int run_holder() {
   HolderConfig config = read_config(control.get(), image_fd);
   log::set_verbose(config.verbose);
   std::unique_ptr<image::Container> container;
-  std::unique_ptr<JoinServer> joins;
+  std::optional<JoinServer> joins;
   try {
     container = build_container(config, std::move(image_fd));
-    joins = std::make_unique<JoinServer>(*container, config);
+    joins.emplace(listen_rendezvous(config.socket_name));
+    joins->serve_container(container.get());
   } catch (const Error& e) {
     send_message(control.get(),
                  nlohmann::json{{"error", e.what()}, {"hint", e.hint()}, {"exit_code", e.exit_code()}}.dump());
     return e.exit_code();
   }
   send_message(control.get(), nlohmann::json{{"ready", true}}.dump());
-  return serve(*container, *joins, control.get(), signals.get(), config);
+  return serve(container.get(), *joins, control.get(), signals.get(), config);
+}
+
+int run_daemon_holder(UniqueFd listener, const NodeSpec& spec) {
+  UniqueFd signals = blocked_signals_fd();
+  log::set_verbose(spec.verbose);
+  JoinServer joins(std::move(listener));
+  HolderConfig config;
+  config.join_timeout_s = spec.join_timeout_s;
+  std::unique_ptr<image::Container> container;
+  try {
+    UniqueFd image_fd;
+    // No node step, so no broadcast: one stat of the image per node.
+    config = make_holder_config(spec, image::read_image_metadata(spec.image_path, &image_fd));
+    container = build_container(config, std::move(image_fd));
+    joins.serve_container(container.get());
+  } catch (const Error& e) {
+    // Every task of this node asks; each gets the error, then we go.
+    joins.serve_failure(e);
+    config.join_timeout_s = std::min(config.join_timeout_s, kFailureLingerS);
+  }
+  return serve(container.get(), joins, -1, signals.get(), config);
 }
 
 }  // namespace hl::wireup

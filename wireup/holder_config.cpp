@@ -1,6 +1,27 @@
 #include "wireup/holder_config.hpp"
 
+#include <cstdlib>
+
+#include "wireup/node_spec.hpp"
+
 namespace hl::wireup {
+
+HolderConfig make_holder_config(const NodeSpec& spec, const image::ImageMetadata& image) {
+  HolderConfig config;
+  config.image = image;
+  image::MountInputs inputs = spec.mounts;
+  inputs.session_dirs = node_session_dirs();
+  config.mounts = image::plan_mounts(inputs);
+  config.socket_name = spec.socket_name;
+  config.join_timeout_s = spec.join_timeout_s;
+  config.staging_parent = spec.staging_parent;
+  config.verbose = spec.verbose;
+  config.program = spec.program;
+  config.workdir = spec.mounts.workdir;
+  const char* path = std::getenv("PATH");
+  config.host_path = path != nullptr ? path : "/usr/bin:/bin";
+  return config;
+}
 
 void to_json(nlohmann::json& j, const HolderConfig& c) {
   j = {{"image", c.image},

@@ -11,6 +11,8 @@
 
 namespace hl::wireup {
 
+struct NodeSpec;
+
 struct HolderConfig {
   image::ImageMetadata image;
   std::vector<image::MountSpec> mounts;
@@ -22,6 +24,10 @@ struct HolderConfig {
   std::string workdir;
   std::string host_path;  // PATH of the node step, used when the image sets none
 };
+
+// What a holder on this node needs, from the front end's spec and the image
+// metadata (rank 0's broadcast, or this node's own stat in companion mode).
+HolderConfig make_holder_config(const NodeSpec& spec, const image::ImageMetadata& image);
 
 void to_json(nlohmann::json& j, const HolderConfig& c);
 void from_json(const nlohmann::json& j, HolderConfig& c);

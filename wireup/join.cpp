@@ -26,7 +26,8 @@ struct Joined {
   UniqueFd mntns;
 };
 
-Joined ask_holder(const JoinOptions& options, const JoinRequest& request) {
+Joined ask_holder(const JoinOptions& options, JoinRequest request) {
+  if (request.local_size == 0) request.local_size = options.local_size;
   UniqueFd sock = connect_rendezvous(options.socket_name, std::chrono::seconds(options.timeout_s));
   if (peer_credentials(sock.get()).uid != ::getuid()) {
     throw Error("the rendezvous socket belongs to another user; refusing to join");
@@ -35,7 +36,10 @@ Joined ask_holder(const JoinOptions& options, const JoinRequest& request) {
   auto message = receive_message(sock.get());
   if (!message) throw Error("the container holder closed the connection before answering");
   Joined joined{decode_reply(message->payload), {}, {}};
-  if (!joined.reply.ok) throw Error(joined.reply.error, joined.reply.hint);
+  if (!joined.reply.ok) {
+    if (options.quiet_unless_first && request.local_rank > 0) std::_Exit(joined.reply.exit_code);
+    throw Error(joined.reply.error, joined.reply.hint, joined.reply.exit_code);
+  }
   if (message->fds.size() != 2) throw Error("the container holder sent no namespace fds");
   joined.userns = std::move(message->fds[0]);
   joined.mntns = std::move(message->fds[1]);

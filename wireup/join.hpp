@@ -16,6 +16,10 @@ struct JoinOptions {
   image::EnvList user_env;  // --env K=V
   int timeout_s = 120;
   std::vector<std::string> command;
+  int local_size = 0;  // used when the launcher's variables do not say
+  // Companion mode: a failed container is reported by local rank 0 only,
+  // so a node prints its error once, not once per task.
+  bool quiet_unless_first = false;
 };
 
 // Only returns by throwing; exits 127/126 itself when exec fails.

@@ -75,7 +75,9 @@ std::string encode(const JoinRequest& r) {
 }
 
 std::string encode(const JoinReply& r) {
-  return nlohmann::json{{"ok", r.ok}, {"error", r.error}, {"hint", r.hint}, {"image_env", r.image_env}}.dump();
+  return nlohmann::json{
+      {"ok", r.ok}, {"error", r.error}, {"hint", r.hint}, {"image_env", r.image_env}, {"exit_code", r.exit_code}}
+      .dump();
 }
 
 JoinRequest decode_request(std::string_view text) {
@@ -91,7 +93,7 @@ JoinReply decode_reply(std::string_view text) {
   auto j = parse_json<nlohmann::json>(text, "join reply");
   try {
     return JoinReply{j.at("ok").get<bool>(), j.at("error").get<std::string>(), j.at("hint").get<std::string>(),
-                     j.at("image_env").get<image::EnvList>()};
+                     j.at("image_env").get<image::EnvList>(), j.at("exit_code").get<int>()};
   } catch (const nlohmann::json::exception&) {
     throw Error("malformed join reply on the rendezvous socket");
   }

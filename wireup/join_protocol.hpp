@@ -21,6 +21,7 @@ struct JoinReply {
   std::string error;
   std::string hint;
   image::EnvList image_env;  // from the image's /etc/environment
+  int exit_code = 0;         // with !ok: the status the rank exits with
 };
 
 std::string encode(const JoinRequest& r);

@@ -26,4 +26,12 @@ void from_json(const nlohmann::json& j, NodeSpec& s);
 // container is built, so the parents must be visible at the same path.
 std::vector<std::string> session_dirs_from_environment(const std::vector<std::pair<std::string, std::string>>& env);
 
+// Directories the app step's PMIx server and client will use on this node,
+// found from this process's environment (a task of the same job).
+std::vector<std::string> node_session_dirs();
+
+// Slurm's PMIx plugin puts each step's client dir (spmix_appdir_UID_JOB.STEP)
+// under PMIxCliTmpDirBase of mpi.conf, which no variable names. "" if unset.
+std::string pmix_client_dir_base(std::string_view mpi_conf);
+
 }  // namespace hl::wireup

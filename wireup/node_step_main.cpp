@@ -115,19 +115,7 @@ int run_node_step(const wireup::NodeSpec& spec) {
   if (metadata.contains("error")) {
     if (rank == 0) error = Error(metadata["error"].get<std::string>());
   } else try {
-    wireup::HolderConfig config;
-    config.image = metadata["image"].get<image::ImageMetadata>();
-    image::MountInputs inputs = spec.mounts;
-    inputs.session_dirs = wireup::session_dirs_from_environment(wireup::environment_of_this_process());
-    config.mounts = image::plan_mounts(inputs);
-    config.socket_name = spec.socket_name;
-    config.join_timeout_s = spec.join_timeout_s;
-    config.staging_parent = spec.staging_parent;
-    config.verbose = spec.verbose;
-    config.program = spec.program;
-    config.workdir = spec.mounts.workdir;
-    const char* path = std::getenv("PATH");
-    config.host_path = path != nullptr ? path : "/usr/bin:/bin";
+    auto config = wireup::make_holder_config(spec, metadata["image"].get<image::ImageMetadata>());
     start_container(control.get(), config, std::move(image_fd));
   } catch (const Error& e) {
     error = e;

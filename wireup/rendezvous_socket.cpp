@@ -32,12 +32,21 @@ UniqueFd new_socket() {
 
 }  // namespace
 
-UniqueFd listen_rendezvous(const std::string& name) {
+std::optional<UniqueFd> try_listen_rendezvous(const std::string& name) {
   UniqueFd fd = new_socket();
   auto [addr, len] = abstract_address(name);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) throw_errno("bind rendezvous socket", name);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    if (errno == EADDRINUSE) return std::nullopt;
+    throw_errno("bind rendezvous socket", name);
+  }
   if (::listen(fd.get(), 4096) != 0) throw_errno("listen", name);
   return fd;
+}
+
+UniqueFd listen_rendezvous(const std::string& name) {
+  auto fd = try_listen_rendezvous(name);
+  if (!fd) throw Error(fmt::format("rendezvous socket `@{}` is already in use", name), "a launch with the same name runs");
+  return std::move(*fd);
 }
 
 UniqueFd connect_rendezvous(const std::string& name, std::chrono::milliseconds timeout) {

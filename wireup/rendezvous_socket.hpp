@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "common/unique_fd.hpp"
@@ -11,6 +12,8 @@
 namespace hl::wireup {
 
 UniqueFd listen_rendezvous(const std::string& name);
+// nullopt when another process already listens on the name.
+std::optional<UniqueFd> try_listen_rendezvous(const std::string& name);
 // Retries (with backoff) until the holder listens or the deadline passes.
 UniqueFd connect_rendezvous(const std::string& name, std::chrono::milliseconds timeout);
 

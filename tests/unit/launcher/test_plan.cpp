@@ -84,6 +84,36 @@ TEST(Plan, SrunInsideAllocation) {
   EXPECT_EQ(p.node_spec.socket_name, "hpclaunch/1000/77/0123456789abcdef");
 }
 
+TEST(Plan, SrunPassesUserOptionsAndNeverUsesMoreNodesThanRanks) {
+  auto c = context({{"SLURM_JOB_ID", "77"}, {"SLURM_JOB_NUM_NODES", "4"}});
+  RunOptions o = options(2);
+  LaunchPlan p = make_plan(o, c);
+  auto value_after = [](const std::vector<std::string>& cmd, const std::string& flag) {
+    return *(std::find(cmd.begin(), cmd.end(), flag) + 1);
+  };
+  EXPECT_EQ(value_after(p.node_step, "-N"), "2") << "2 ranks use at most 2 of the 4 nodes";
+  o = options(64);
+  o.nodes = 3;
+  o.ntasks_per_node = 16;
+  o.cpus_per_task = 2;
+  o.distribution = "cyclic";
+  o.cpu_bind = "cores";
+  p = make_plan(o, c);
+  EXPECT_EQ(value_after(p.node_step, "-N"), "3");
+  EXPECT_EQ(value_after(p.app_step, "-N"), "3");
+  for (const char* flag : {"--ntasks-per-node=16", "--cpus-per-task=2", "--distribution=cyclic", "--cpu-bind=cores"}) {
+    EXPECT_TRUE(contains(p.app_step, flag)) << flag;
+  }
+  EXPECT_FALSE(contains(p.app_step, "--cpu-bind=none"));
+}
+
+TEST(Plan, NodeStepWrapperForTests) {
+  LaunchPlan p = make_plan(options(), context({{"HPCLAUNCH_NODE_STEP_WRAPPER", "strace -ff -o /tmp/t/trace"}}));
+  auto it = std::find(p.node_step.begin(), p.node_step.end(), "strace");
+  ASSERT_NE(it, p.node_step.end());
+  EXPECT_EQ(*(it + 4), "/opt/hl/hpclaunch");
+}
+
 TEST(Plan, MpirunInsideAllocationOverlaps) {
   RunOptions o = options();
   o.launcher = "mpirun";

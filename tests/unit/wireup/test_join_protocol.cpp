@@ -86,6 +86,18 @@ TEST(NodeSpec, SessionDirsFromPmixEnvironment) {
   EXPECT_EQ(dirs[0], "/var/spool/slurmd");
 }
 
+TEST(NodeSpec, SessionDirOfSlurmPmixWithTrailingSlash) {
+  auto dirs = session_dirs_from_environment({{"PMIX_SERVER_TMPDIR", "/var/spool/slurmd/node1/pmix.2.0/"}});
+  ASSERT_EQ(dirs.size(), 1u);
+  EXPECT_EQ(dirs[0], "/var/spool/slurmd/node1");
+}
+
+TEST(NodeSpec, PmixClientDirBaseFromMpiConf) {
+  EXPECT_EQ(pmix_client_dir_base("# c\nPMIxCliTmpDirBase = /var/spool/nodelocal/ \nPMIxDebug=0\n"), "/var/spool/nodelocal");
+  EXPECT_EQ(pmix_client_dir_base("#PMIxCliTmpDirBase=/x\n"), "");
+  EXPECT_EQ(pmix_client_dir_base(""), "");
+}
+
 TEST(NodeSpec, JsonRoundTrip) {
   NodeSpec s;
   s.image_path = "/img.sqsh";
