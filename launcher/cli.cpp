@@ -12,6 +12,7 @@ constexpr const char* kFooter = R"(
 Commands:
   hpclaunch [run] [OPTIONS] PROGRAM [ARGS...]   launch PROGRAM as N ranks in the image
   srun -n N hpclaunch exec [OPTIONS] PROGRAM    companion mode: hpclaunch as each task
+  hpclaunch topology [--ranks N] [-c C] [--bind P] [--json]   this node and the plan for N ranks
   hpclaunch version                             print the version
 
 Examples:
@@ -49,6 +50,13 @@ std::optional<RunOptions> parse_run_options(int argc, char** argv) {
   app.add_option("-c,--cpus-per-task", o.cpus_per_task, "cpus per rank");
   app.add_option("--distribution", o.distribution, "with srun: task distribution (block, cyclic, ...)");
   app.add_option("--cpu-bind", o.cpu_bind, "with srun: Slurm's binding instead of none");
+  app.add_option("--bind", o.bind, "where ranks run: auto spreads them over packages and NUMA nodes")
+      ->check(CLI::IsMember({"auto", "core", "numa", "socket", "none"}))
+      ->default_val("auto");
+  app.add_option("--gpus", o.gpus, "GPUs in the container; per-rank sets CUDA_VISIBLE_DEVICES to the nearest")
+      ->check(CLI::IsMember({"all", "none", "per-rank"}))
+      ->default_val("all");
+  app.add_flag("--report-bindings", o.report_bindings, "print each rank's cores, like mpirun --report-bindings");
   app.add_option("--join-timeout", o.join_timeout_s, "seconds ranks and holders wait for each other")
       ->default_val(120);
   app.add_flag("--dry-run", o.dry_run, "print the plan (steps, commands, mounts, env) and exit");

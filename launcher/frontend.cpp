@@ -61,6 +61,17 @@ void report_node_failure(int capture, int code, bool verbose) {
   }
 }
 
+// Warnings of the node step (e.g. "ranks share cores") are worth seeing even
+// when it succeeds: show each distinct one once.
+void report_node_warnings(int capture) {
+  std::set<std::string> seen;
+  for (const auto& line : split(read_file(fmt::format("/proc/self/fd/{}", capture)), '\n')) {
+    if (line.starts_with("hpclaunch:") && line.find(" warning: ") != std::string::npos && seen.insert(line).second) {
+      ::dprintf(STDERR_FILENO, "%s\n", line.c_str());
+    }
+  }
+}
+
 int wait_signalled(ChildProcess& app, ChildProcess& node, int signal_number) {
   app.signal(SIGTERM);
   node.signal(SIGTERM);
@@ -124,6 +135,7 @@ int run_plan(const LaunchPlan& plan, bool verbose) {
   // Holders exit once their ranks have, and the node step with them; a rank
   // that never joined keeps its holder waiting, so release it after a while.
   if (!node_code && !node.wait_for(kNodeStepExitMs)) node.terminate(kGraceMs);
+  if (!verbose) report_node_warnings(capture.get());
   return app_code;
 }
 

@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
+#include "devices/topology_command.hpp"
 #include "launcher/cli.hpp"
 #include "launcher/frontend.hpp"
 #include "wireup/companion.hpp"
@@ -87,6 +88,8 @@ int join_command(int argc, char** argv) {
       o.workdir = value;
     } else if (flag == "--env") {
       o.user_env.push_back(launcher::parse_env_option(value));
+    } else if (flag == "--report-bindings") {
+      o.report_bindings = value == "1";
     } else {
       throw Error(fmt::format("__join: unknown option {}", flag));
     }
@@ -115,6 +118,10 @@ int dispatch(int argc, char** argv) {
   }
   if (command == "run") return run_command(argc - 1, argv + 1);
   if (command == "exec") return exec_command(argc - 1, argv + 1);
+  if (command == "topology") {
+    argv[1] = const_cast<char*>("hpclaunch topology");
+    return devices::run_topology_command(argc - 1, argv + 1);
+  }
   return run_command(argc, argv);
 }
 

@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 #include "common/strings.hpp"
+#include "devices/binding_plan.hpp"
 #include "wireup/join_protocol.hpp"
 
 namespace hl::launcher {
@@ -63,6 +64,7 @@ std::vector<std::string> join_command(const RunOptions& o, const LaunchContext& 
     cmd.push_back("--env");
     cmd.push_back(e);
   }
+  if (o.report_bindings) cmd.insert(cmd.end(), {"--report-bindings", "1"});
   cmd.push_back("--");
   cmd.insert(cmd.end(), o.command.begin(), o.command.end());
   return cmd;
@@ -183,6 +185,9 @@ wireup::NodeSpec make_node_spec(const RunOptions& o, const LaunchContext& c) {
   spec.staging_parent = tmpdir.empty() ? "/tmp" : tmpdir;
   spec.verbose = o.verbose;
   spec.program = o.command.front();
+  spec.bind = std::string(devices::to_string(devices::parse_bind_policy(o.bind)));
+  spec.gpus = std::string(devices::to_string(devices::parse_gpu_selection(o.gpus)));
+  spec.cpus_per_rank = o.cpus_per_task.value_or(0);
   image::plan_mounts(spec.mounts);  // validates --mount values
   return spec;
 }
@@ -193,6 +198,7 @@ wireup::JoinOptions make_join_options(const RunOptions& o, const LaunchContext& 
   for (const auto& e : o.env) join.user_env.push_back(parse_env_option(e));
   join.timeout_s = o.join_timeout_s;
   join.command = o.command;
+  join.report_bindings = o.report_bindings;
   return join;
 }
 

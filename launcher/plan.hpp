@@ -31,6 +31,10 @@ struct RunOptions {
   std::optional<int> cpus_per_task;
   std::string distribution;
   std::string cpu_bind;
+  // Binding and devices, planned per node by the holder (devices/).
+  std::string bind = "auto";
+  std::string gpus = "all";
+  bool report_bindings = false;
   int join_timeout_s = 120;
   bool dry_run = false;
   bool verbose = false;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -18,7 +19,10 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/message_socket.hpp"
+#include "devices/binding_plan.hpp"
+#include "devices/binding_render.hpp"
 #include "devices/device_nodes.hpp"
+#include "devices/topology.hpp"
 #include "image/container.hpp"
 #include "wireup/holder_config.hpp"
 #include "wireup/join_protocol.hpp"
@@ -63,7 +67,10 @@ class JoinServer {
  public:
   explicit JoinServer(UniqueFd listener) : listener_(std::move(listener)) {}
 
-  void serve_container(image::Container* c) { container_ = c; }
+  void serve_container(image::Container* c, const HolderConfig& config) {
+    container_ = c;
+    config_ = &config;
+  }
   void serve_failure(const Error& e) { failure_ = e; }
 
   int listener() const { return listener_.get(); }
@@ -116,7 +123,8 @@ class JoinServer {
     PeerCredentials peer = peer_credentials(conn);
     UniqueFd pidfd = open_pidfd(peer.pid);
     if (!pidfd) throw_errno("pidfd_open joiner");
-    JoinReply reply{true, "", "", container_->image_environment(), 0};
+    JoinReply reply{true, "", "", container_->image_environment(), 0, binding_for(request), config_->library_dirs,
+                    config_->bin_dirs};
     int fds[2] = {container_->user_namespace_fd(), container_->mount_namespace_fd()};
     send_message(conn, encode(reply), fds);
     log::info("rank {} (local {}) joined, {}/{}", request.rank, request.local_rank, joined_, expected_);
@@ -124,8 +132,38 @@ class JoinServer {
     ranks_.emplace(key, std::move(pidfd));
   }
 
+  // The node's plan for its local ranks, made once (per distinct cpuset the
+  // ranks bring: normally one per step) from the host topology.
+  std::string binding_for(const JoinRequest& request) {
+    auto policy = devices::parse_bind_policy(config_->bind);
+    auto gpus = devices::parse_gpu_selection(config_->gpus);
+    if ((policy == devices::BindPolicy::none && gpus != devices::GpuSelection::per_rank) || request.local_rank < 0) {
+      return {};
+    }
+    std::string key = fmt::format("{}|{}|{}", request.allowed_cpus, request.local_size, request.cuda_visible_devices);
+    auto it = plans_.find(key);
+    if (it == plans_.end()) {
+      if (!topology_) topology_ = devices::Topology::load_system().describe();
+      devices::PlanRequest plan_request;
+      plan_request.allowed = devices::parse_cpu_list(request.allowed_cpus);
+      plan_request.local_ranks = std::max({request.local_size, request.local_rank + 1, 1});
+      plan_request.cpus_per_rank = config_->cpus_per_rank;
+      plan_request.policy = policy;
+      plan_request.gpus = gpus;
+      if (!request.cuda_visible_devices.empty()) plan_request.cuda_visible_devices = request.cuda_visible_devices;
+      it = plans_.emplace(key, devices::plan_bindings(*topology_, plan_request)).first;
+      for (const auto& w : it->second.warnings) log::warn("{}", w);
+    }
+    const auto& ranks = it->second.ranks;
+    if (static_cast<std::size_t>(request.local_rank) >= ranks.size()) return {};
+    return devices::rank_binding_to_json(ranks[static_cast<std::size_t>(request.local_rank)]).dump();
+  }
+
   UniqueFd listener_;
   image::Container* container_ = nullptr;
+  const HolderConfig* config_ = nullptr;
+  std::optional<devices::TopologyInfo> topology_;
+  std::map<std::string, devices::BindingPlan> plans_;
   std::optional<Error> failure_;
   std::map<int, UniqueFd> pending_;  // connections waiting for their request
   std::map<int, UniqueFd> ranks_;    // pidfds of joined ranks still running
@@ -204,7 +242,7 @@ int run_holder() {
   try {
     container = build_container(config, std::move(image_fd));
     joins.emplace(listen_rendezvous(config.socket_name));
-    joins->serve_container(container.get());
+    joins->serve_container(container.get(), config);
   } catch (const Error& e) {
     send_message(control.get(),
                  nlohmann::json{{"error", e.what()}, {"hint", e.hint()}, {"exit_code", e.exit_code()}}.dump());
@@ -226,7 +264,7 @@ int run_daemon_holder(UniqueFd listener, const NodeSpec& spec) {
     // No node step, so no broadcast: one stat of the image per node.
     config = make_holder_config(spec, image::read_image_metadata(spec.image_path, &image_fd));
     container = build_container(config, std::move(image_fd));
-    joins.serve_container(container.get());
+    joins.serve_container(container.get(), config);
   } catch (const Error& e) {
     // Every task of this node asks; each gets the error, then we go.
     joins.serve_failure(e);

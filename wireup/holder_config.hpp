@@ -23,6 +23,11 @@ struct HolderConfig {
   std::string program;
   std::string workdir;
   std::string host_path;  // PATH of the node step, used when the image sets none
+  std::string bind = "auto";
+  std::string gpus = "all";
+  int cpus_per_rank = 0;
+  std::vector<std::string> library_dirs;  // appended to the ranks' LD_LIBRARY_PATH (GPU driver)
+  std::vector<std::string> bin_dirs;      // appended to their PATH (nvidia-smi)
 };
 
 // What a holder on this node needs, from the front end's spec and the image

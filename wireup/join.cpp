@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -12,7 +13,12 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/message_socket.hpp"
+#include "devices/apply_binding.hpp"
+#include "devices/binding_render.hpp"
+#include "devices/cpu_list.hpp"
 #include "wireup/join_protocol.hpp"
+
+#include <nlohmann/json.hpp>
 #include "wireup/rendezvous_socket.hpp"
 
 extern char** environ;
@@ -53,6 +59,33 @@ void enter(const Joined& joined) {
   if (::setns(joined.mntns.get(), CLONE_NEWNS) != 0) throw_errno("setns(mount namespace)");
 }
 
+// Binds this process as the node's plan says (inside the cpuset it was
+// given); affinity and memory policy survive exec. Returns the device env.
+image::EnvList apply_planned_binding(const JoinOptions& options, const JoinRequest& request, const JoinReply& reply) {
+  if (reply.binding.empty()) return {};
+  auto planned = devices::rank_binding_from_json(nlohmann::json::parse(reply.binding));
+  auto applied = devices::apply_binding(planned);
+  for (const auto& w : applied.warnings) log::warn("{}", w);
+  if (options.report_bindings) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    log::write_line("", devices::binding_report_line(request.rank, host, applied.binding));
+  }
+  return planned.env;
+}
+
+void append_dirs(std::vector<std::string>& env, const std::string& key, const std::vector<std::string>& dirs) {
+  if (dirs.empty()) return;
+  auto it = std::find_if(env.begin(), env.end(), [&](const std::string& e) { return e.starts_with(key + "="); });
+  std::string value = it == env.end() ? "" : it->substr(key.size() + 1);
+  for (const auto& d : dirs) value += (value.empty() ? "" : ":") + d;
+  if (it == env.end()) {
+    env.push_back(key + "=" + value);
+  } else {
+    *it = key + "=" + value;
+  }
+}
+
 void change_directory(const std::string& workdir) {
   // setns(mnt) reset our cwd to the container's root.
   if (!workdir.empty() && ::chdir(workdir.c_str()) == 0) return;
@@ -69,10 +102,15 @@ std::string path_value() {
 
 void run_join(const JoinOptions& options) {
   image::EnvList own = environment_of_this_process();
-  Joined joined = ask_holder(options, request_from_environment(own));
+  JoinRequest request = request_from_environment(own);
+  request.allowed_cpus = devices::format_cpu_list(devices::current_allowed_cpus());
+  Joined joined = ask_holder(options, request);
+  image::EnvList device_env = apply_planned_binding(options, request, joined.reply);
   enter(joined);
   change_directory(options.workdir);
-  std::vector<std::string> env = compose_environment(own, joined.reply.image_env, options.user_env);
+  std::vector<std::string> env = compose_environment(own, joined.reply.image_env, device_env, options.user_env);
+  append_dirs(env, "LD_LIBRARY_PATH", joined.reply.library_dirs);
+  append_dirs(env, "PATH", joined.reply.bin_dirs);
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);

@@ -20,6 +20,7 @@ struct JoinOptions {
   // Companion mode: a failed container is reported by local rank 0 only,
   // so a node prints its error once, not once per task.
   bool quiet_unless_first = false;
+  bool report_bindings = false;
 };
 
 // Only returns by throwing; exits 127/126 itself when exec fails.

@@ -71,19 +71,31 @@ T parse_json(std::string_view text, const char* what) {
 }  // namespace
 
 std::string encode(const JoinRequest& r) {
-  return nlohmann::json{{"rank", r.rank}, {"local_rank", r.local_rank}, {"local_size", r.local_size}}.dump();
+  return nlohmann::json{{"rank", r.rank},
+                        {"local_rank", r.local_rank},
+                        {"local_size", r.local_size},
+                        {"allowed_cpus", r.allowed_cpus},
+                        {"cuda_visible_devices", r.cuda_visible_devices}}
+      .dump();
 }
 
 std::string encode(const JoinReply& r) {
-  return nlohmann::json{
-      {"ok", r.ok}, {"error", r.error}, {"hint", r.hint}, {"image_env", r.image_env}, {"exit_code", r.exit_code}}
+  return nlohmann::json{{"ok", r.ok},
+                        {"error", r.error},
+                        {"hint", r.hint},
+                        {"image_env", r.image_env},
+                        {"exit_code", r.exit_code},
+                        {"binding", r.binding},
+                        {"library_dirs", r.library_dirs},
+                        {"bin_dirs", r.bin_dirs}}
       .dump();
 }
 
 JoinRequest decode_request(std::string_view text) {
   auto j = parse_json<nlohmann::json>(text, "join request");
   try {
-    return JoinRequest{j.at("rank").get<int>(), j.at("local_rank").get<int>(), j.at("local_size").get<int>()};
+    return JoinRequest{j.at("rank").get<int>(), j.at("local_rank").get<int>(), j.at("local_size").get<int>(),
+                       j.at("allowed_cpus").get<std::string>(), j.at("cuda_visible_devices").get<std::string>()};
   } catch (const nlohmann::json::exception&) {
     throw Error("malformed join request on the rendezvous socket");
   }
@@ -93,7 +105,9 @@ JoinReply decode_reply(std::string_view text) {
   auto j = parse_json<nlohmann::json>(text, "join reply");
   try {
     return JoinReply{j.at("ok").get<bool>(), j.at("error").get<std::string>(), j.at("hint").get<std::string>(),
-                     j.at("image_env").get<image::EnvList>(), j.at("exit_code").get<int>()};
+                     j.at("image_env").get<image::EnvList>(), j.at("exit_code").get<int>(),
+                     j.at("binding").get<std::string>(), j.at("library_dirs").get<std::vector<std::string>>(),
+                     j.at("bin_dirs").get<std::vector<std::string>>()};
   } catch (const nlohmann::json::exception&) {
     throw Error("malformed join reply on the rendezvous socket");
   }
@@ -105,11 +119,12 @@ JoinRequest request_from_environment(const image::EnvList& env) {
   r.local_rank = int_from(env, {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"}, -1);
   r.local_size = int_from(env, {"OMPI_COMM_WORLD_LOCAL_SIZE"}, 0);
   if (r.local_size == 0) r.local_size = slurm_local_size(env);
+  r.cuda_visible_devices = value_of(env, "CUDA_VISIBLE_DEVICES");
   return r;
 }
 
 std::vector<std::string> compose_environment(const image::EnvList& own, const image::EnvList& image,
-                                             const image::EnvList& user) {
+                                             const image::EnvList& device, const image::EnvList& user) {
   image::EnvList merged;
   auto set = [&merged](const std::string& key, const std::string& value) {
     auto it = std::find_if(merged.begin(), merged.end(), [&](const auto& kv) { return kv.first == key; });
@@ -125,6 +140,7 @@ std::vector<std::string> compose_environment(const image::EnvList& own, const im
   for (const auto& [k, v] : image) {
     if (!launcher_owned(k)) set(k, v);
   }
+  for (const auto& [k, v] : device) set(k, v);
   for (const auto& [k, v] : user) set(k, v);
   std::vector<std::string> result;
   result.reserve(merged.size());

@@ -14,6 +14,8 @@ struct JoinRequest {
   int rank = -1;
   int local_rank = -1;
   int local_size = 0;  // ranks expected on this node; 0 = unknown
+  std::string allowed_cpus;          // the rank's affinity ("0-3,8"): bindings stay inside it
+  std::string cuda_visible_devices;  // as Slurm set it, "" if unset
 };
 
 struct JoinReply {
@@ -22,6 +24,9 @@ struct JoinReply {
   std::string hint;
   image::EnvList image_env;  // from the image's /etc/environment
   int exit_code = 0;         // with !ok: the status the rank exits with
+  std::string binding;       // devices::RankBinding as JSON, "" for none
+  std::vector<std::string> library_dirs;
+  std::vector<std::string> bin_dirs;
 };
 
 std::string encode(const JoinRequest& r);
@@ -38,8 +43,10 @@ JoinRequest request_from_environment(const image::EnvList& env);
 // except the launcher's SLURM_*/PMIX_*/OMPI_* which always stay the rank's
 // own (the holder's belong to the node step: wrong PMIx server and step);
 // finally the user's --env values win over everything.
+// `device` (CUDA_VISIBLE_DEVICES, UCX_NET_DEVICES ... of the binding plan)
+// comes after the image's and may set launcher-prefixed variables.
 std::vector<std::string> compose_environment(const image::EnvList& own, const image::EnvList& image,
-                                             const image::EnvList& user);
+                                             const image::EnvList& device, const image::EnvList& user);
 
 // Abstract socket name (per network namespace, so node-local even on fake
 // nodes, and nothing to clean up in the file system).

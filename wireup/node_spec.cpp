@@ -21,7 +21,10 @@ void to_json(nlohmann::json& j, const NodeSpec& s) {
        {"join_timeout_s", s.join_timeout_s},
        {"staging_parent", s.staging_parent},
        {"verbose", s.verbose},
-       {"program", s.program}};
+       {"program", s.program},
+       {"bind", s.bind},
+       {"gpus", s.gpus},
+       {"cpus_per_rank", s.cpus_per_rank}};
 }
 
 void from_json(const nlohmann::json& j, NodeSpec& s) {
@@ -36,6 +39,9 @@ void from_json(const nlohmann::json& j, NodeSpec& s) {
   s.staging_parent = j.at("staging_parent").get<std::string>();
   s.verbose = j.at("verbose").get<bool>();
   s.program = j.at("program").get<std::string>();
+  s.bind = j.at("bind").get<std::string>();
+  s.gpus = j.at("gpus").get<std::string>();
+  s.cpus_per_rank = j.at("cpus_per_rank").get<int>();
 }
 
 std::vector<std::string> session_dirs_from_environment(const std::vector<std::pair<std::string, std::string>>& env) {

@@ -16,6 +16,9 @@ struct NodeSpec {
   std::string staging_parent = "/tmp";
   bool verbose = false;
   std::string program;  // checked once per node inside the built container
+  std::string bind = "auto";
+  std::string gpus = "all";
+  int cpus_per_rank = 0;
 };
 
 void to_json(nlohmann::json& j, const NodeSpec& s);

@@ -10,17 +10,21 @@ using namespace hl;
 using namespace hl::wireup;
 
 TEST(JoinProtocol, RequestRoundTrip) {
-  JoinRequest r{5, 1, 4};
+  JoinRequest r{5, 1, 4, "0-3", "2,3"};
   JoinRequest back = decode_request(encode(r));
+  EXPECT_EQ(back.allowed_cpus, "0-3");
+  EXPECT_EQ(back.cuda_visible_devices, "2,3");
   EXPECT_EQ(back.rank, 5);
   EXPECT_EQ(back.local_rank, 1);
   EXPECT_EQ(back.local_size, 4);
 }
 
 TEST(JoinProtocol, ReplyRoundTrip) {
-  JoinReply r{true, "", "", {{"PATH", "/usr/bin"}}};
+  JoinReply r{true, "", "", {{"PATH", "/usr/bin"}}, 0, "{\"local_rank\":1}", {"/usr/local/nvidia/lib64"}, {}};
   JoinReply back = decode_reply(encode(r));
   EXPECT_TRUE(back.ok);
+  EXPECT_EQ(back.binding, r.binding);
+  EXPECT_EQ(back.library_dirs, r.library_dirs);
   ASSERT_EQ(back.image_env.size(), 1u);
   EXPECT_EQ(back.image_env[0].second, "/usr/bin");
 }
@@ -59,6 +63,7 @@ TEST(JoinProtocol, LaunchersVariablesStayTheRanksOwn) {
       {{"PATH", "/host/bin"}, {"OMPI_COMM_WORLD_RANK", "1"}, {"PMIX_RANK", "1"}, {"HOME", "/home/u"},
        {"HPCLAUNCH_INTERNAL_X", "y"}},
       {{"PATH", "/usr/local/bin:/usr/bin"}, {"OMPI_COMM_WORLD_RANK", "0"}, {"PMIX_SERVER_URI", "bad"}, {"LANG", "C"}},
+      {{"UCX_NET_DEVICES", "mlx5_1:1"}, {"OMPI_MCA_btl_openib_if_include", "mlx5_1"}},
       {{"LANG", "en_US.UTF-8"}, {"OMPI_MCA_btl", "self,vader"}});
   auto has = [&](const std::string& kv) { return std::find(env.begin(), env.end(), kv) != env.end(); };
   EXPECT_TRUE(has("PATH=/usr/local/bin:/usr/bin")) << "the image's PATH wins over the host's";
@@ -69,6 +74,8 @@ TEST(JoinProtocol, LaunchersVariablesStayTheRanksOwn) {
   EXPECT_TRUE(has("LANG=en_US.UTF-8")) << "--env wins over the image";
   EXPECT_TRUE(has("OMPI_MCA_btl=self,vader")) << "--env may set launcher variables";
   EXPECT_FALSE(has("HPCLAUNCH_INTERNAL_X=y"));
+  EXPECT_TRUE(has("UCX_NET_DEVICES=mlx5_1:1")) << "the binding plan's device variables reach the rank";
+  EXPECT_TRUE(has("OMPI_MCA_btl_openib_if_include=mlx5_1"));
 }
 
 TEST(JoinProtocol, RendezvousNamesDiffer) {
