@@ -31,8 +31,7 @@ struct CStrings {
 
 // Runs in the child between fork and exec: async-signal-safe calls only, no
 // allocation, no exceptions; failures go to the parent as an errno.
-[[noreturn]] void exec_child(const SpawnOptions& options, char* const* argv, char* const* envp,
-                             int error_pipe) {
+[[noreturn]] void exec_child(const SpawnOptions& options, char* const* argv, char* const* envp, int error_pipe) {
   auto fail = [error_pipe]() {
     int err = errno;
     ssize_t ignored = ::write(error_pipe, &err, sizeof err);

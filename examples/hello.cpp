@@ -22,9 +22,7 @@
 
 namespace {
 
-void usage(const char* prog) {
-  std::fprintf(stderr, "usage: %s [--no-mpi] [--exit-rank R --exit-code C]\n", prog);
-}
+void usage(const char* prog) { std::fprintf(stderr, "usage: %s [--no-mpi] [--exit-rank R --exit-code C]\n", prog); }
 
 bool parse_int(const char* s, long& out) {
   if (s == nullptr || *s == '\0') return false;
@@ -85,9 +83,8 @@ void print_line(int rank, int size) {
   std::string mark = marker();
   std::string cpus = cpus_allowed();
   // One printf + flush so that lines of different ranks never interleave.
-  std::printf("hello rank=%d size=%d host=%s mntns=%s userns=%s uid=%u marker=%s cpus=%s\n",
-              rank, size, host, mnt.c_str(), user.c_str(), static_cast<unsigned>(getuid()),
-              mark.c_str(), cpus.c_str());
+  std::printf("hello rank=%d size=%d host=%s mntns=%s userns=%s uid=%u marker=%s cpus=%s\n", rank, size, host,
+              mnt.c_str(), user.c_str(), static_cast<unsigned>(getuid()), mark.c_str(), cpus.c_str());
   std::fflush(stdout);
 }
 

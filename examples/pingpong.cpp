@@ -31,10 +31,20 @@ bool parse_size(const char* s, long long& out) {
   long long mult = 1;
   if (*end != '\0') {
     switch (*end) {
-      case 'k': case 'K': mult = 1LL << 10; break;
-      case 'm': case 'M': mult = 1LL << 20; break;
-      case 'g': case 'G': mult = 1LL << 30; break;
-      default: return false;
+      case 'k':
+      case 'K':
+        mult = 1LL << 10;
+        break;
+      case 'm':
+      case 'M':
+        mult = 1LL << 20;
+        break;
+      case 'g':
+      case 'G':
+        mult = 1LL << 30;
+        break;
+      default:
+        return false;
     }
     ++end;
     if (*end == 'i') ++end;
@@ -83,8 +93,7 @@ int main(int argc, char** argv) {
     }
   }
   if (nranks < 2) {
-    if (rank == 0)
-      std::fprintf(stderr, "pingpong: needs at least 2 ranks, got %d\n", nranks);
+    if (rank == 0) std::fprintf(stderr, "pingpong: needs at least 2 ranks, got %d\n", nranks);
     MPI_Finalize();
     return 2;
   }
@@ -145,8 +154,8 @@ int main(int argc, char** argv) {
       if (rank == 0) {
         double one_way = t / (2.0 * iters);
         last_bw = static_cast<double>(size) / one_way / 1e6;
-        std::printf("pingpong size=%lld iters=%d latency_us=%.3f bandwidth_MBps=%.1f\n", size,
-                    iters, one_way * 1e6, last_bw);
+        std::printf("pingpong size=%lld iters=%d latency_us=%.3f bandwidth_MBps=%.1f\n", size, iters, one_way * 1e6,
+                    last_bw);
         std::fflush(stdout);
       }
     }

@@ -50,13 +50,15 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     long* target = nullptr;
-    if (a == "--steps") target = &steps;
-    else if (a == "--n") target = &n;
-    else if (a == "--report") target = &report;
+    if (a == "--steps")
+      target = &steps;
+    else if (a == "--n")
+      target = &n;
+    else if (a == "--report")
+      target = &report;
     if (target == nullptr || i + 1 >= argc || !parse_int(argv[i + 1], *target)) {
       if (rank == 0)
-        std::fprintf(stderr, "solver: bad option '%s'\nusage: solver [--steps N] [--n N] [--report K]\n",
-                     a.c_str());
+        std::fprintf(stderr, "solver: bad option '%s'\nusage: solver [--steps N] [--n N] [--report K]\n", a.c_str());
       MPI_Finalize();
       return 2;
     }
@@ -67,8 +69,7 @@ int main(int argc, char** argv) {
   int dims[2] = {0, 0}, periods[2] = {0, 0};
   MPI_Dims_create(nranks, 2, dims);
   if (n < 1 || n < dims[0] || n < dims[1]) {
-    if (rank == 0)
-      std::fprintf(stderr, "solver: grid %ld too small for %dx%d ranks\n", n, dims[0], dims[1]);
+    if (rank == 0) std::fprintf(stderr, "solver: grid %ld too small for %dx%d ranks\n", n, dims[0], dims[1]);
     MPI_Finalize();
     return 2;
   }
@@ -90,9 +91,7 @@ int main(int argc, char** argv) {
   // Local block with a one-cell halo: (rows+2) x (cols+2), row-major.
   const int ld = cols + 2;
   std::vector<double> u((rows + 2) * static_cast<std::size_t>(ld), 0.0), v(u.size(), 0.0);
-  auto at = [ld](std::vector<double>& a, int r, int c) -> double& {
-    return a[static_cast<std::size_t>(r) * ld + c];
-  };
+  auto at = [ld](std::vector<double>& a, int r, int c) -> double& { return a[static_cast<std::size_t>(r) * ld + c]; };
   // Fixed boundary: the halo row above the top row of the global grid is hot. Halos on
   // global edges are never written by the exchange (MPI_PROC_NULL), so it stays fixed.
   if (up == MPI_PROC_NULL)
@@ -104,14 +103,12 @@ int main(int argc, char** argv) {
 
   auto exchange = [&](std::vector<double>& a) {
     // rows: send my first row up, receive my bottom halo from below; and vice versa
-    MPI_Sendrecv(&at(a, 1, 1), cols, MPI_DOUBLE, up, 0, &at(a, rows + 1, 1), cols, MPI_DOUBLE,
-                 down, 0, cart, MPI_STATUS_IGNORE);
-    MPI_Sendrecv(&at(a, rows, 1), cols, MPI_DOUBLE, down, 1, &at(a, 0, 1), cols, MPI_DOUBLE, up,
-                 1, cart, MPI_STATUS_IGNORE);
-    MPI_Sendrecv(&at(a, 1, 1), 1, column, left, 2, &at(a, 1, cols + 1), 1, column, right, 2, cart,
+    MPI_Sendrecv(&at(a, 1, 1), cols, MPI_DOUBLE, up, 0, &at(a, rows + 1, 1), cols, MPI_DOUBLE, down, 0, cart,
                  MPI_STATUS_IGNORE);
-    MPI_Sendrecv(&at(a, 1, cols), 1, column, right, 3, &at(a, 1, 0), 1, column, left, 3, cart,
+    MPI_Sendrecv(&at(a, rows, 1), cols, MPI_DOUBLE, down, 1, &at(a, 0, 1), cols, MPI_DOUBLE, up, 1, cart,
                  MPI_STATUS_IGNORE);
+    MPI_Sendrecv(&at(a, 1, 1), 1, column, left, 2, &at(a, 1, cols + 1), 1, column, right, 2, cart, MPI_STATUS_IGNORE);
+    MPI_Sendrecv(&at(a, 1, cols), 1, column, right, 3, &at(a, 1, 0), 1, column, left, 3, cart, MPI_STATUS_IGNORE);
   };
 
   MPI_Barrier(cart);
@@ -144,8 +141,8 @@ int main(int argc, char** argv) {
   double elapsed = MPI_Wtime() - t0, tmax = 0.0;
   MPI_Reduce(&elapsed, &tmax, 1, MPI_DOUBLE, MPI_MAX, 0, cart);
   if (rank == 0) {
-    std::printf("solver: ranks=%d steps=%ld grid=%ldx%ld residual=%.9e time=%.3fs\n", nranks,
-                steps, n, n, residual, tmax);
+    std::printf("solver: ranks=%d steps=%ld grid=%ldx%ld residual=%.9e time=%.3fs\n", nranks, steps, n, n, residual,
+                tmax);
     std::fflush(stdout);
   }
 

@@ -17,7 +17,7 @@ struct ContainerConfig {
   std::string staging_parent = "/tmp";  // node-local; the staging dir lives there only during the build
   std::string program;                  // checked inside the built container (once per node)
   std::string workdir;
-  std::string fallback_path;            // PATH when the image's /etc/environment sets none
+  std::string fallback_path;  // PATH when the image's /etc/environment sets none
 };
 
 class Container {

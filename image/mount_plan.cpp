@@ -24,7 +24,9 @@ bool covered_by(const MountSpec& m, const std::vector<MountSpec>& kept) {
   });
 }
 
-std::size_t depth(const std::string& path) { return static_cast<std::size_t>(std::count(path.begin(), path.end(), '/')); }
+std::size_t depth(const std::string& path) {
+  return static_cast<std::size_t>(std::count(path.begin(), path.end(), '/'));
+}
 
 }  // namespace
 

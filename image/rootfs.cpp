@@ -22,8 +22,8 @@ namespace {
 // Resolves `path` with the container root as "/": an image symlink such as
 // /home -> /var/home then lands inside the image, never on the host.
 UniqueFd open_in_root(int root_fd, const std::string& path, std::uint64_t flags, std::uint64_t mode = 0) {
-  std::string relative = path.substr(path.find_first_not_of('/') == std::string::npos ? path.size()
-                                                                                        : path.find_first_not_of('/'));
+  std::string relative =
+      path.substr(path.find_first_not_of('/') == std::string::npos ? path.size() : path.find_first_not_of('/'));
   if (relative.empty()) relative = ".";
   open_how how{};
   how.flags = flags | O_CLOEXEC;

@@ -60,8 +60,8 @@ SquashfsServer::SquashfsServer(UniqueFd image_fd, UniqueFd fuse_dev, const std::
                 "rebuild the image with mksquashfs -comp zstd or gzip");
   }
   auto options = fmt::format("fd={},rootmode=40000,user_id={},group_id={}", fuse_dev.get(), ::getuid(), ::getgid());
-  if (::mount("squashfuse", mountpoint.c_str(), "fuse.squashfuse", MS_NOSUID | MS_NODEV | MS_RDONLY,
-              options.c_str()) != 0) {
+  if (::mount("squashfuse", mountpoint.c_str(), "fuse.squashfuse", MS_NOSUID | MS_NODEV | MS_RDONLY, options.c_str()) !=
+      0) {
     int err = errno;
     sqfs_ll_destroy(ll_);
     std::free(ll_);

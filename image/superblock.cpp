@@ -20,13 +20,20 @@ T little_endian(std::span<const std::uint8_t> bytes, std::size_t offset) {
 
 std::string Superblock::compression_name() const {
   switch (compression) {
-    case 1: return "gzip";
-    case 2: return "lzma";
-    case 3: return "lzo";
-    case 4: return "xz";
-    case 5: return "lz4";
-    case 6: return "zstd";
-    default: return fmt::format("unknown({})", compression);
+    case 1:
+      return "gzip";
+    case 2:
+      return "lzma";
+    case 3:
+      return "lzo";
+    case 4:
+      return "xz";
+    case 5:
+      return "lz4";
+    case 6:
+      return "zstd";
+    default:
+      return fmt::format("unknown({})", compression);
   }
 }
 

@@ -57,8 +57,7 @@ std::optional<RunOptions> parse_run_options(int argc, char** argv) {
       ->check(CLI::IsMember({"all", "none", "per-rank"}))
       ->default_val("all");
   app.add_flag("--report-bindings", o.report_bindings, "print each rank's cores, like mpirun --report-bindings");
-  app.add_option("--join-timeout", o.join_timeout_s, "seconds ranks and holders wait for each other")
-      ->default_val(120);
+  app.add_option("--join-timeout", o.join_timeout_s, "seconds ranks and holders wait for each other")->default_val(120);
   app.add_flag("--dry-run", o.dry_run, "print the plan (steps, commands, mounts, env) and exit");
   app.add_flag("-v,--verbose", o.verbose, "show launcher output and what each node does");
   app.add_flag("--json", o.json, "machine-readable output (the plan with --dry-run, a summary otherwise)");

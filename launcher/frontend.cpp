@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/scope_guard.hpp"
+#include "common/signals.hpp"
 #include "common/strings.hpp"
 #include "wireup/join_protocol.hpp"
 
@@ -31,16 +32,6 @@ std::vector<std::string> step_environment(const image::EnvList& base, const imag
   std::vector<std::string> out;
   for (const auto& [k, v] : env) out.push_back(k + "=" + v);
   return out;
-}
-
-UniqueFd block_termination_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
-  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throw_errno("sigprocmask");
-  UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC));
-  if (!fd) throw_errno("signalfd");
-  return fd;
 }
 
 // The node step's output (launcher noise included) is kept in memory and

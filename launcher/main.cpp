@@ -41,13 +41,16 @@ int cpu_count() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
+launcher::LaunchContext this_context() {
+  return launcher::LaunchContext{
+      wireup::environment_of_this_process(), current_directory(), ::getuid(), self_path(), random_hex(), cpu_count()};
+}
+
 int run_command(int argc, char** argv) {
   auto options = launcher::parse_run_options(argc, argv);
   if (!options) return 0;
   log::set_verbose(options->verbose);
-  launcher::LaunchContext context{wireup::environment_of_this_process(), current_directory(), ::getuid(),
-                                  self_path(), random_hex(), cpu_count()};
-  launcher::LaunchPlan plan = launcher::make_plan(*options, context);
+  launcher::LaunchPlan plan = launcher::make_plan(*options, this_context());
   if (options->dry_run) {
     fmt::print("{}", options->json ? launcher::plan_to_json(plan).dump(2) + "\n" : launcher::plan_to_text(plan));
     return 0;
@@ -67,8 +70,7 @@ int exec_command(int argc, char** argv) {
   auto options = launcher::parse_run_options(argc, argv);
   if (!options) return 0;
   log::set_verbose(options->verbose);
-  launcher::LaunchContext context{wireup::environment_of_this_process(), current_directory(), ::getuid(),
-                                  self_path(), random_hex(), cpu_count()};
+  auto context = this_context();
   wireup::run_exec(launcher::make_node_spec(*options, context), launcher::make_join_options(*options, context));
 }
 

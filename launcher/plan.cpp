@@ -11,12 +11,7 @@
 namespace hl::launcher {
 namespace {
 
-std::string env_value(const image::EnvList& env, std::string_view key) {
-  for (const auto& [k, v] : env) {
-    if (k == key) return v;
-  }
-  return {};
-}
+using image::env_value;
 
 std::string choose_launcher(const RunOptions& o, const image::EnvList& env) {
   bool in_allocation = !env_value(env, "SLURM_JOB_ID").empty();
@@ -58,8 +53,9 @@ std::vector<std::string> mpirun_prefix(const RunOptions& o, const LaunchContext&
 
 std::vector<std::string> join_command(const RunOptions& o, const LaunchContext& c, const LaunchPlan& p,
                                       const std::string& workdir) {
-  std::vector<std::string> cmd = {c.self, "__join", "--socket", p.node_spec.socket_name, "--timeout",
-                                  std::to_string(o.join_timeout_s), "--workdir", workdir};
+  std::vector<std::string> cmd = {
+      c.self,      "__join", "--socket", p.node_spec.socket_name, "--timeout", std::to_string(o.join_timeout_s),
+      "--workdir", workdir};
   for (const auto& e : o.env) {
     cmd.push_back("--env");
     cmd.push_back(e);
@@ -112,7 +108,8 @@ int srun_node_count(const RunOptions& o, const LaunchContext& c, int ntasks) {
   std::string nodes = env_value(c.env, "SLURM_JOB_NUM_NODES");
   if (nodes.empty()) nodes = env_value(c.env, "SLURM_NNODES");
   int count = nodes.empty() ? 1 : std::stoi(nodes);
-  if (o.ntasks_per_node && *o.ntasks_per_node > 0) count = std::min(count, (ntasks + *o.ntasks_per_node - 1) / *o.ntasks_per_node);
+  if (o.ntasks_per_node && *o.ntasks_per_node > 0)
+    count = std::min(count, (ntasks + *o.ntasks_per_node - 1) / *o.ntasks_per_node);
   return std::max(1, std::min(count, ntasks));
 }
 
@@ -120,11 +117,18 @@ void plan_srun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const
                const std::string& workdir) {
   std::string nodes = std::to_string(srun_node_count(o, c, p.ntasks));
   // Explicit -n with -N: srun otherwise inherits the batch script's task count.
-  p.node_step = {"srun", "--overlap", "-N", nodes, "-n", nodes, "--ntasks-per-node=1", "--mpi=pmix",
-                 "--cpu-bind=none", "--input=none", "--quiet"};
+  p.node_step = {"srun",       "--overlap",       "-N",           nodes,    "-n", nodes, "--ntasks-per-node=1",
+                 "--mpi=pmix", "--cpu-bind=none", "--input=none", "--quiet"};
   p.node_step.insert(p.node_step.end(), node_cmd.begin(), node_cmd.end());
-  p.app_step = {"srun", "--overlap", "-N", nodes, "-n", std::to_string(p.ntasks), "--mpi=pmix",
-                "--kill-on-bad-exit=1", "--cpu-bind=" + (o.cpu_bind.empty() ? std::string("none") : o.cpu_bind)};
+  p.app_step = {"srun",
+                "--overlap",
+                "-N",
+                nodes,
+                "-n",
+                std::to_string(p.ntasks),
+                "--mpi=pmix",
+                "--kill-on-bad-exit=1",
+                "--cpu-bind=" + (o.cpu_bind.empty() ? std::string("none") : o.cpu_bind)};
   if (o.ntasks_per_node) p.app_step.push_back(fmt::format("--ntasks-per-node={}", *o.ntasks_per_node));
   if (o.cpus_per_task) p.app_step.push_back(fmt::format("--cpus-per-task={}", *o.cpus_per_task));
   if (!o.distribution.empty()) p.app_step.push_back("--distribution=" + o.distribution);
@@ -226,9 +230,11 @@ LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
 }
 
 nlohmann::json plan_to_json(const LaunchPlan& p) {
-  return {{"launcher", p.launcher}, {"ntasks", p.ntasks},          {"node_step", p.node_step},
-          {"app_step", p.app_step}, {"step_env", p.step_env}, {"node_env", p.node_env}, {"app_env", p.app_env},      {"image", p.node_spec.image_path},
-          {"mounts", p.mounts},     {"socket", p.node_spec.socket_name}};
+  return {{"launcher", p.launcher},   {"ntasks", p.ntasks},
+          {"node_step", p.node_step}, {"app_step", p.app_step},
+          {"step_env", p.step_env},   {"node_env", p.node_env},
+          {"app_env", p.app_env},     {"image", p.node_spec.image_path},
+          {"mounts", p.mounts},       {"socket", p.node_spec.socket_name}};
 }
 
 std::string plan_to_text(const LaunchPlan& p) {
@@ -239,7 +245,9 @@ std::string plan_to_text(const LaunchPlan& p) {
   for (const auto& [k, v] : p.step_env) out += fmt::format("  {}={}\n", k, v);
   for (const auto& [k, v] : p.node_env) out += fmt::format("  {}={}  (node step only)\n", k, v);
   for (const auto& [k, v] : p.app_env) out += fmt::format("  {}={}  (app step only)\n", k, v);
-  out += "container mounts (plus /dev: null zero full random urandom tty pts shm; plus PMIx session dirs found on each node):\n";
+  out +=
+      "container mounts (plus /dev: null zero full random urandom tty pts shm; plus PMIx session dirs found on each "
+      "node):\n";
   for (const auto& m : p.mounts) {
     out += fmt::format("  {} -> {}{}{}  [{}]\n", m.source, m.target, m.read_only ? " ro" : "",
                        m.optional ? " (if present)" : "", m.origin);

@@ -43,11 +43,11 @@ struct RunOptions {
 };
 
 struct LaunchContext {
-  image::EnvList env;     // the front end's environment
+  image::EnvList env;  // the front end's environment
   std::string cwd;
   uid_t uid = 0;
-  std::string self;       // absolute path of the hpclaunch binary
-  std::string nonce;      // random, makes the rendezvous name unique
+  std::string self;   // absolute path of the hpclaunch binary
+  std::string nonce;  // random, makes the rendezvous name unique
   int local_cpus = 1;
 };
 
@@ -56,9 +56,9 @@ struct LaunchPlan {
   int ntasks = 0;
   std::vector<std::string> node_step;
   std::vector<std::string> app_step;
-  image::EnvList step_env;  // set for both steps
-  image::EnvList node_env;  // set for the node step only
-  image::EnvList app_env;   // set for the app step only
+  image::EnvList step_env;                // set for both steps
+  image::EnvList node_env;                // set for the node step only
+  image::EnvList app_env;                 // set for the app step only
   std::vector<std::string> session_dirs;  // ours to remove when the job is done (mpirun)
   wireup::NodeSpec node_spec;
   std::vector<image::MountSpec> mounts;  // as planned here; nodes add session dirs

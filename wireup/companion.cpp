@@ -19,13 +19,6 @@
 namespace hl::wireup {
 namespace {
 
-std::string value_of(const image::EnvList& env, std::string_view key) {
-  for (const auto& [k, v] : env) {
-    if (k == key) return v;
-  }
-  return {};
-}
-
 // Detached from the task (double fork, new session) so that it is nobody's
 // child: the app the task execs must not see it, and it must outlive the
 // task. Its stdio goes to /dev/null unless -v: srun waits for every copy of
@@ -57,13 +50,13 @@ void start_daemon_holder(UniqueFd listener, const NodeSpec& spec) {
 }  // namespace
 
 std::string companion_rendezvous_name(uid_t uid, const image::EnvList& env) {
-  std::string job = value_of(env, "SLURM_JOB_ID");
-  std::string step = value_of(env, "SLURM_STEP_ID");
+  std::string job = image::env_value(env, "SLURM_JOB_ID");
+  std::string step = image::env_value(env, "SLURM_STEP_ID");
   std::string key;
   if (!job.empty()) {
     key = job + "." + (step.empty() ? "batch" : step);
-  } else if (!value_of(env, "PMIX_NAMESPACE").empty()) {
-    key = value_of(env, "PMIX_NAMESPACE");  // mpirun -n N hpclaunch exec ...
+  } else if (!image::env_value(env, "PMIX_NAMESPACE").empty()) {
+    key = image::env_value(env, "PMIX_NAMESPACE");  // mpirun -n N hpclaunch exec ...
   } else {
     key = fmt::format("pid{}", ::getpid());  // a single task on its own
   }

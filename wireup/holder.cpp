@@ -19,6 +19,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/message_socket.hpp"
+#include "common/signals.hpp"
 #include "devices/binding_plan.hpp"
 #include "devices/binding_render.hpp"
 #include "devices/device_nodes.hpp"
@@ -49,16 +50,6 @@ image::UserEntry current_user() {
   }
   if (const group* gr = ::getgrgid(u.gid)) u.group_name = gr->gr_name;
   return u;
-}
-
-UniqueFd blocked_signals_fd() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
-  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throw_errno("sigprocmask");
-  UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC));
-  if (!fd) throw_errno("signalfd");
-  return fd;
 }
 
 // Answers join requests: the namespace fds, or — when the container could
@@ -123,7 +114,13 @@ class JoinServer {
     PeerCredentials peer = peer_credentials(conn);
     UniqueFd pidfd = open_pidfd(peer.pid);
     if (!pidfd) throw_errno("pidfd_open joiner");
-    JoinReply reply{true, "", "", container_->image_environment(), 0, binding_for(request), config_->library_dirs,
+    JoinReply reply{true,
+                    "",
+                    "",
+                    container_->image_environment(),
+                    0,
+                    binding_for(request),
+                    config_->library_dirs,
                     config_->bin_dirs};
     int fds[2] = {container_->user_namespace_fd(), container_->mount_namespace_fd()};
     send_message(conn, encode(reply), fds);
@@ -233,7 +230,7 @@ int serve(image::Container* container, JoinServer& joins, int control, int signa
 
 int run_holder() {
   UniqueFd control(kHolderControlFd);
-  UniqueFd signals = blocked_signals_fd();
+  UniqueFd signals = block_termination_signals();
   UniqueFd image_fd;
   HolderConfig config = read_config(control.get(), image_fd);
   log::set_verbose(config.verbose);
@@ -253,7 +250,7 @@ int run_holder() {
 }
 
 int run_daemon_holder(UniqueFd listener, const NodeSpec& spec) {
-  UniqueFd signals = blocked_signals_fd();
+  UniqueFd signals = block_termination_signals();
   log::set_verbose(spec.verbose);
   JoinServer joins(std::move(listener));
   HolderConfig config;

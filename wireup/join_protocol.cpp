@@ -31,16 +31,9 @@ int int_from(const image::EnvList& env, std::initializer_list<std::string_view> 
   return fallback;
 }
 
-std::string value_of(const image::EnvList& env, std::string_view key) {
-  for (const auto& [k, v] : env) {
-    if (k == key) return v;
-  }
-  return {};
-}
-
 // SLURM_STEP_TASKS_PER_NODE is "2(x3),1": tasks of node SLURM_NODEID.
 int slurm_local_size(const image::EnvList& env) {
-  std::string spec = value_of(env, "SLURM_STEP_TASKS_PER_NODE");
+  std::string spec = image::env_value(env, "SLURM_STEP_TASKS_PER_NODE");
   int node = int_from(env, {"SLURM_NODEID"}, -1);
   if (spec.empty() || node < 0) return 0;
   int index = 0;
@@ -104,9 +97,13 @@ JoinRequest decode_request(std::string_view text) {
 JoinReply decode_reply(std::string_view text) {
   auto j = parse_json<nlohmann::json>(text, "join reply");
   try {
-    return JoinReply{j.at("ok").get<bool>(), j.at("error").get<std::string>(), j.at("hint").get<std::string>(),
-                     j.at("image_env").get<image::EnvList>(), j.at("exit_code").get<int>(),
-                     j.at("binding").get<std::string>(), j.at("library_dirs").get<std::vector<std::string>>(),
+    return JoinReply{j.at("ok").get<bool>(),
+                     j.at("error").get<std::string>(),
+                     j.at("hint").get<std::string>(),
+                     j.at("image_env").get<image::EnvList>(),
+                     j.at("exit_code").get<int>(),
+                     j.at("binding").get<std::string>(),
+                     j.at("library_dirs").get<std::vector<std::string>>(),
                      j.at("bin_dirs").get<std::vector<std::string>>()};
   } catch (const nlohmann::json::exception&) {
     throw Error("malformed join reply on the rendezvous socket");
@@ -119,7 +116,7 @@ JoinRequest request_from_environment(const image::EnvList& env) {
   r.local_rank = int_from(env, {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"}, -1);
   r.local_size = int_from(env, {"OMPI_COMM_WORLD_LOCAL_SIZE"}, 0);
   if (r.local_size == 0) r.local_size = slurm_local_size(env);
-  r.cuda_visible_devices = value_of(env, "CUDA_VISIBLE_DEVICES");
+  r.cuda_visible_devices = image::env_value(env, "CUDA_VISIBLE_DEVICES");
   return r;
 }
 

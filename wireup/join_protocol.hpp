@@ -13,7 +13,7 @@ namespace hl::wireup {
 struct JoinRequest {
   int rank = -1;
   int local_rank = -1;
-  int local_size = 0;  // ranks expected on this node; 0 = unknown
+  int local_size = 0;                // ranks expected on this node; 0 = unknown
   std::string allowed_cpus;          // the rank's affinity ("0-3,8"): bindings stay inside it
   std::string cuda_visible_devices;  // as Slurm set it, "" if unset
 };

@@ -21,6 +21,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/message_socket.hpp"
+#include "common/signals.hpp"
 #include "common/strings.hpp"
 #include "image/image_metadata.hpp"
 #include "wireup/holder.hpp"
@@ -44,7 +45,6 @@ std::string self_dir() {
   return n > 0 ? dirname_of(std::string(path, static_cast<std::size_t>(n))) : ".";
 }
 
-
 // Rank 0 reads; everyone receives the same JSON (metadata or the error).
 nlohmann::json broadcast_image_metadata(int rank, const std::string& path, UniqueFd& image_fd) {
   std::string payload;
@@ -60,14 +60,6 @@ nlohmann::json broadcast_image_metadata(int rank, const std::string& path, Uniqu
   payload.resize(static_cast<std::size_t>(length));
   MPI_Bcast(payload.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD);
   return nlohmann::json::parse(payload);
-}
-
-UniqueFd block_termination_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
-  ::sigprocmask(SIG_BLOCK, &set, nullptr);
-  return UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC));
 }
 
 // Asks the holder to build the container; throws its error.
@@ -114,12 +106,13 @@ int run_node_step(const wireup::NodeSpec& spec) {
   std::optional<Error> error;
   if (metadata.contains("error")) {
     if (rank == 0) error = Error(metadata["error"].get<std::string>());
-  } else try {
-    auto config = wireup::make_holder_config(spec, metadata["image"].get<image::ImageMetadata>());
-    start_container(control.get(), config, std::move(image_fd));
-  } catch (const Error& e) {
-    error = e;
-  }
+  } else
+    try {
+      auto config = wireup::make_holder_config(spec, metadata["image"].get<image::ImageMetadata>());
+      start_container(control.get(), config, std::move(image_fd));
+    } catch (const Error& e) {
+      error = e;
+    }
   int ok = !error && !metadata.contains("error") ? 1 : 0;
   int all_ok = 0;
   MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);

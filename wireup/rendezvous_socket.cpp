@@ -45,7 +45,8 @@ std::optional<UniqueFd> try_listen_rendezvous(const std::string& name) {
 
 UniqueFd listen_rendezvous(const std::string& name) {
   auto fd = try_listen_rendezvous(name);
-  if (!fd) throw Error(fmt::format("rendezvous socket `@{}` is already in use", name), "a launch with the same name runs");
+  if (!fd)
+    throw Error(fmt::format("rendezvous socket `@{}` is already in use", name), "a launch with the same name runs");
   return std::move(*fd);
 }
 

@@ -65,7 +65,8 @@ TEST(Superblock, RejectsShortInput) {
 TEST(Superblock, RejectsWrongMagic) {
   auto b = valid_superblock();
   b[0] = 'X';
-  EXPECT_EQ(message_of([&] { parse_superblock(b, "x.sqsh"); }), "image `x.sqsh` is not a squashfs image (no `hsqs` magic)");
+  EXPECT_EQ(message_of([&] { parse_superblock(b, "x.sqsh"); }),
+            "image `x.sqsh` is not a squashfs image (no `hsqs` magic)");
 }
 
 TEST(Superblock, RejectsOtherVersions) {

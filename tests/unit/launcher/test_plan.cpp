@@ -73,9 +73,7 @@ TEST(Plan, SrunInsideAllocation) {
   LaunchPlan p = make_plan(o, c);
   EXPECT_EQ(p.launcher, "srun");
   EXPECT_EQ(p.ntasks, 64) << "-n defaults to the allocation's task count";
-  auto n_of = [](const std::vector<std::string>& cmd) {
-    return *(std::find(cmd.begin(), cmd.end(), "-n") + 1);
-  };
+  auto n_of = [](const std::vector<std::string>& cmd) { return *(std::find(cmd.begin(), cmd.end(), "-n") + 1); };
   EXPECT_EQ(n_of(p.node_step), "4") << "explicit -n, or srun inherits the batch task count";
   EXPECT_TRUE(contains(p.node_step, "--overlap"));
   EXPECT_TRUE(contains(p.node_step, "--cpu-bind=none"));

@@ -60,7 +60,10 @@ TEST(JoinProtocol, LocalSizeFromSlurmTaskList) {
 
 TEST(JoinProtocol, LaunchersVariablesStayTheRanksOwn) {
   auto env = compose_environment(
-      {{"PATH", "/host/bin"}, {"OMPI_COMM_WORLD_RANK", "1"}, {"PMIX_RANK", "1"}, {"HOME", "/home/u"},
+      {{"PATH", "/host/bin"},
+       {"OMPI_COMM_WORLD_RANK", "1"},
+       {"PMIX_RANK", "1"},
+       {"HOME", "/home/u"},
        {"HPCLAUNCH_INTERNAL_X", "y"}},
       {{"PATH", "/usr/local/bin:/usr/bin"}, {"OMPI_COMM_WORLD_RANK", "0"}, {"PMIX_SERVER_URI", "bad"}, {"LANG", "C"}},
       {{"UCX_NET_DEVICES", "mlx5_1:1"}, {"OMPI_MCA_btl_openib_if_include", "mlx5_1"}},
@@ -100,7 +103,8 @@ TEST(NodeSpec, SessionDirOfSlurmPmixWithTrailingSlash) {
 }
 
 TEST(NodeSpec, PmixClientDirBaseFromMpiConf) {
-  EXPECT_EQ(pmix_client_dir_base("# c\nPMIxCliTmpDirBase = /var/spool/nodelocal/ \nPMIxDebug=0\n"), "/var/spool/nodelocal");
+  EXPECT_EQ(pmix_client_dir_base("# c\nPMIxCliTmpDirBase = /var/spool/nodelocal/ \nPMIxDebug=0\n"),
+            "/var/spool/nodelocal");
   EXPECT_EQ(pmix_client_dir_base("#PMIxCliTmpDirBase=/x\n"), "");
   EXPECT_EQ(pmix_client_dir_base(""), "");
 }
