@@ -13,34 +13,13 @@
 #include <fuse3/fuse_lowlevel.h>
 
 #include "common/error.hpp"
+#include "image/squashfuse_ops.hpp"
 
 extern "C" {
 #include <squashfuse/ll.h>
 }
 
 namespace hl::image {
-namespace {
-
-fuse_lowlevel_ops squashfs_operations() {
-  fuse_lowlevel_ops ops{};
-  ops.getattr = sqfs_ll_op_getattr;
-  ops.opendir = sqfs_ll_op_opendir;
-  ops.releasedir = sqfs_ll_op_releasedir;
-  ops.readdir = sqfs_ll_op_readdir;
-  ops.lookup = sqfs_ll_op_lookup;
-  ops.open = sqfs_ll_op_open;
-  ops.create = sqfs_ll_op_create;
-  ops.release = sqfs_ll_op_release;
-  ops.read = sqfs_ll_op_read;
-  ops.readlink = sqfs_ll_op_readlink;
-  ops.listxattr = sqfs_ll_op_listxattr;
-  ops.getxattr = sqfs_ll_op_getxattr;
-  ops.forget = sqfs_ll_op_forget;
-  ops.statfs = stfs_ll_op_statfs;
-  return ops;
-}
-
-}  // namespace
 
 UniqueFd open_fuse_device() {
   UniqueFd fd(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
@@ -71,7 +50,7 @@ SquashfsServer::SquashfsServer(UniqueFd image_fd, UniqueFd fuse_dev, const std::
   char arg0[] = "hpclaunch";
   char* argv[] = {arg0, nullptr};
   fuse_args args = FUSE_ARGS_INIT(1, argv);
-  auto ops = squashfs_operations();
+  auto ops = squashfs_operations(counts_, ll_->fs.sb.xattr_id_table_start != SQUASHFS_INVALID_BLK);
   session_ = fuse_session_new(&args, &ops, sizeof ops, ll_);
   // "/dev/fd/N" tells libfuse the file system is already mounted on fd N.
   auto fd_path = fmt::format("/dev/fd/{}", fuse_dev.get());

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/unique_fd.hpp"
+#include "image/squashfuse_ops.hpp"
 
 struct fuse_session;
 struct sqfs_ll;
@@ -22,6 +23,7 @@ class SquashfsServer {
   SquashfsServer& operator=(const SquashfsServer&) = delete;
 
   int fd() const;
+  const FuseRequestCounts& request_counts() const { return counts_; }
   // Reads and answers one request; false when the kernel ended the session.
   bool process_one();
 
@@ -30,6 +32,7 @@ class SquashfsServer {
   sqfs_ll* ll_ = nullptr;
   fuse_session* session_ = nullptr;
   void* buffer_ = nullptr;
+  FuseRequestCounts counts_;
 };
 
 // Opens /dev/fuse; a permission problem gets the error that names the fix.

@@ -246,7 +246,9 @@ int run_holder() {
     return e.exit_code();
   }
   send_message(control.get(), nlohmann::json{{"ready", true}}.dump());
-  return serve(container.get(), *joins, control.get(), signals.get(), config);
+  int code = serve(container.get(), *joins, control.get(), signals.get(), config);
+  log::info("FUSE requests served: {}", container->server().request_counts().summary());
+  return code;
 }
 
 int run_daemon_holder(UniqueFd listener, const NodeSpec& spec) {
