@@ -35,6 +35,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr int kFailureLingerS = 10;
+// After every joined rank exited, how long to wait for ranks that never came.
+constexpr auto kMissingRanksGrace = std::chrono::seconds(10);
 
 image::UserEntry current_user() {
   image::UserEntry u;
@@ -66,6 +68,10 @@ class JoinServer {
 
   int listener() const { return listener_.get(); }
   bool finished() const { return expected_ > 0 && joined_ >= expected_ && ranks_.empty(); }
+  // Ranks joined, and all of them are gone: the job is ending or the missing
+  // ones were killed before they could join (scancel, a failed task).
+  bool all_joined_ranks_gone() const { return joined_ > 0 && ranks_.empty(); }
+  Clock::time_point last_exit() const { return last_exit_; }
   int joined() const { return joined_; }
   int expected() const { return expected_; }
 
@@ -85,6 +91,7 @@ class JoinServer {
   void handle(int fd) {
     if (auto it = ranks_.find(fd); it != ranks_.end()) {
       ranks_.erase(it);  // pidfd readable: that rank exited
+      last_exit_ = Clock::now();
       return;
     }
     auto it = pending_.find(fd);
@@ -166,6 +173,7 @@ class JoinServer {
   std::map<int, UniqueFd> ranks_;    // pidfds of joined ranks still running
   int expected_ = 0;
   int joined_ = 0;
+  Clock::time_point last_exit_{};
 };
 
 HolderConfig read_config(int control, UniqueFd& image_fd) {
@@ -203,10 +211,13 @@ int serve(image::Container* container, JoinServer& joins, int control, int signa
     bool waiting_for_joins = joins.expected() == 0 || joins.joined() < joins.expected();
     int timeout_ms = -1;
     if (waiting_for_joins) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      auto until = deadline;
+      if (joins.all_joined_ranks_gone()) until = std::min(until, joins.last_exit() + kMissingRanksGrace);
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
       if (left <= 0) {
-        log::error("only {} of {} local ranks joined within {} s", joins.joined(),
-                   joins.expected() > 0 ? fmt::to_string(joins.expected()) : "?", config.join_timeout_s);
+        log::error("only {} of {} local ranks joined (join timeout {} s, or the others were killed before joining)",
+                   joins.joined(), joins.expected() > 0 ? fmt::to_string(joins.expected()) : "?",
+                   config.join_timeout_s);
         return 1;
       }
       timeout_ms = static_cast<int>(left);
