@@ -125,7 +125,8 @@ int run_plan(const LaunchPlan& plan, bool verbose) {
   int app_code = app.wait();
   // Holders exit once their ranks have, and the node step with them; a rank
   // that never joined keeps its holder waiting, so release it after a while.
-  if (!node_code && !node.wait_for(kNodeStepExitMs)) node.terminate(kGraceMs);
+  // A failed app step may have left ranks that never joined: release at once.
+  if (!node_code && (app_code != 0 || !node.wait_for(kNodeStepExitMs))) node.terminate(kGraceMs);
   if (!verbose) report_node_warnings(capture.get());
   return app_code;
 }

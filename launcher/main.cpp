@@ -41,9 +41,25 @@ int cpu_count() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
+// Whether slurm.conf's TaskPlugin binds tasks (anything but task/none).
+bool slurm_binds_tasks(const image::EnvList& env) {
+  if (image::env_value(env, "SLURM_JOB_ID").empty()) return true;
+  std::string conf = image::env_value(env, "SLURM_CONF");
+  try {
+    for (const auto& line : split(read_file(conf.empty() ? "/etc/slurm/slurm.conf" : conf), '\n')) {
+      if (line.starts_with("TaskPlugin=")) return line.find("task/none") == std::string::npos;
+    }
+  } catch (const Error&) {
+    // Unreadable (configless clusters): assume it binds and pass --cpu-bind=none.
+  }
+  return true;
+}
+
 launcher::LaunchContext this_context() {
-  return launcher::LaunchContext{
-      wireup::environment_of_this_process(), current_directory(), ::getuid(), self_path(), random_hex(), cpu_count()};
+  auto env = wireup::environment_of_this_process();
+  bool binds = slurm_binds_tasks(env);
+  return launcher::LaunchContext{std::move(env), current_directory(), ::getuid(), self_path(), random_hex(),
+                                 cpu_count(),    binds};
 }
 
 int run_command(int argc, char** argv) {

@@ -117,18 +117,16 @@ void plan_srun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const
                const std::string& workdir) {
   std::string nodes = std::to_string(srun_node_count(o, c, p.ntasks));
   // Explicit -n with -N: srun otherwise inherits the batch script's task count.
-  p.node_step = {"srun",       "--overlap",       "-N",           nodes,    "-n", nodes, "--ntasks-per-node=1",
-                 "--mpi=pmix", "--cpu-bind=none", "--input=none", "--quiet"};
+  p.node_step = {"srun", "--overlap",           "-N",         nodes,          "-n",
+                 nodes,  "--ntasks-per-node=1", "--mpi=pmix", "--input=none", "--quiet"};
+  if (c.slurm_binds_tasks) p.node_step.push_back("--cpu-bind=none");
   p.node_step.insert(p.node_step.end(), node_cmd.begin(), node_cmd.end());
-  p.app_step = {"srun",
-                "--overlap",
-                "-N",
-                nodes,
-                "-n",
-                std::to_string(p.ntasks),
-                "--mpi=pmix",
-                "--kill-on-bad-exit=1",
-                "--cpu-bind=" + (o.cpu_bind.empty() ? std::string("none") : o.cpu_bind)};
+  p.app_step = {"srun", "--overlap", "-N", nodes, "-n", std::to_string(p.ntasks), "--mpi=pmix", "--kill-on-bad-exit=1"};
+  if (!o.cpu_bind.empty()) {
+    p.app_step.push_back("--cpu-bind=" + o.cpu_bind);
+  } else if (c.slurm_binds_tasks) {
+    p.app_step.push_back("--cpu-bind=none");  // we bind each rank ourselves
+  }
   if (o.ntasks_per_node) p.app_step.push_back(fmt::format("--ntasks-per-node={}", *o.ntasks_per_node));
   if (o.cpus_per_task) p.app_step.push_back(fmt::format("--cpus-per-task={}", *o.cpus_per_task));
   if (!o.distribution.empty()) p.app_step.push_back("--distribution=" + o.distribution);

@@ -49,6 +49,9 @@ struct LaunchContext {
   std::string self;   // absolute path of the hpclaunch binary
   std::string nonce;  // random, makes the rendezvous name unique
   int local_cpus = 1;
+  // Slurm's TaskPlugin can bind (task/affinity, task/cgroup): only then is
+  // --cpu-bind=none needed, and with task/none srun complains about it.
+  bool slurm_binds_tasks = true;
 };
 
 struct LaunchPlan {

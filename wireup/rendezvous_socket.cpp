@@ -66,7 +66,9 @@ UniqueFd connect_rendezvous(const std::string& name, std::chrono::milliseconds t
                   "the node step did not start or failed: see its error above, or raise --join-timeout");
     }
     std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    // Short pauses: a refused connect on an abstract socket costs microseconds,
+    // and every millisecond a rank sleeps past its holder's start is launch time.
+    pause = std::min(pause * 2, std::chrono::milliseconds(5));
   }
 }
 

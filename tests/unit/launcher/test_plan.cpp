@@ -77,6 +77,8 @@ TEST(Plan, SrunInsideAllocation) {
   EXPECT_EQ(n_of(p.node_step), "4") << "explicit -n, or srun inherits the batch task count";
   EXPECT_TRUE(contains(p.node_step, "--overlap"));
   EXPECT_TRUE(contains(p.node_step, "--cpu-bind=none"));
+  c.slurm_binds_tasks = false;
+  EXPECT_FALSE(contains(make_plan(o, c).app_step, "--cpu-bind=none")) << "task/none: srun would complain";
   EXPECT_EQ(n_of(p.app_step), "64");
   EXPECT_TRUE(contains(p.app_step, "--kill-on-bad-exit=1"));
   EXPECT_EQ(p.node_spec.socket_name, "hpclaunch/1000/77/0123456789abcdef");
