@@ -120,8 +120,15 @@ void plan_srun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const
   p.node_step = {"srun", "--overlap",           "-N",         nodes,          "-n",
                  nodes,  "--ntasks-per-node=1", "--mpi=pmix", "--input=none", "--quiet"};
   if (c.slurm_binds_tasks) p.node_step.push_back("--cpu-bind=none");
+  // Fewer nodes than the allocation: srun picks them per step, so the
+  // holders and the ranks could land on different nodes. --relative=0 makes
+  // both steps start at the allocation's first node.
+  std::string job_nodes = env_value(c.env, "SLURM_JOB_NUM_NODES");
+  bool subset = !job_nodes.empty() && std::stoi(nodes) < std::stoi(job_nodes);
+  if (subset) p.node_step.insert(p.node_step.begin() + 1, "--relative=0");
   p.node_step.insert(p.node_step.end(), node_cmd.begin(), node_cmd.end());
   p.app_step = {"srun", "--overlap", "-N", nodes, "-n", std::to_string(p.ntasks), "--mpi=pmix", "--kill-on-bad-exit=1"};
+  if (subset) p.app_step.push_back("--relative=0");
   if (!o.cpu_bind.empty()) {
     p.app_step.push_back("--cpu-bind=" + o.cpu_bind);
   } else if (c.slurm_binds_tasks) {

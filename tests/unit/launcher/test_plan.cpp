@@ -101,6 +101,8 @@ TEST(Plan, SrunPassesUserOptionsAndNeverUsesMoreNodesThanRanks) {
   p = make_plan(o, c);
   EXPECT_EQ(value_after(p.node_step, "-N"), "3");
   EXPECT_EQ(value_after(p.app_step, "-N"), "3");
+  EXPECT_TRUE(contains(p.node_step, "--relative=0")) << "3 of 4 nodes: both steps must use the same ones";
+  EXPECT_TRUE(contains(p.app_step, "--relative=0"));
   for (const char* flag : {"--ntasks-per-node=16", "--cpus-per-task=2", "--distribution=cyclic", "--cpu-bind=cores"}) {
     EXPECT_TRUE(contains(p.app_step, flag)) << flag;
   }
