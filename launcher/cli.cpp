@@ -13,6 +13,7 @@ Commands:
   hpclaunch [run] [OPTIONS] PROGRAM [ARGS...]   launch PROGRAM as N ranks in the image
   srun -n N hpclaunch exec [OPTIONS] PROGRAM    companion mode: hpclaunch as each task
   hpclaunch topology [--ranks N] [-c C] [--bind P] [--json]   this node and the plan for N ranks
+  hpclaunch import docker://IMAGE[:TAG] [-o F]  import a registry image into a .sqsh
   hpclaunch version                             print the version
 
 Examples:
