@@ -14,7 +14,7 @@ set -e
 secs=$(since "$start")
 out=$(cat "$WORK/out/pingpong")
 [ "$rc" = 0 ] || fail "salloc -N1 -n2 hpclaunch pingpong (CMA forced): exit status $rc:"$'\n'"$out"
-tail -n 3 <<<"$out" | sed 's/^/  /'
+grep "^pingpong" <<<"$out" | tail -n 2 | sed 's/^/  /'
 bw=$(sed -n 's/^pingpong: max_size=67108864 bandwidth_MBps=\([0-9.]*\)$/\1/p' <<<"$out")
 [ -n "$bw" ] || fail "no 'pingpong: max_size=67108864 bandwidth_MBps=' line:"$'\n'"$out"
 awk -v bw="$bw" 'BEGIN { exit !(bw > 0) }' || fail "64 MiB bandwidth $bw is not > 0"

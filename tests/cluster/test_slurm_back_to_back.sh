@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Inside one allocation of 2 nodes: 200 launches of 16 ranks of `true` through the srun
+# front end (`hpclaunch -n 16 …`), then 200 in companion mode (`srun -n 16 hpclaunch
+# exec …`): every launch succeeds, and nothing is left afterwards. Prints the time per
+# launch. HPCL_B2B_LAUNCHES overrides the count (for a quick run).
+source "$(dirname "$0")/lib.sh"
+COUNT=${HPCL_B2B_LAUNCHES:-200}
+expect_nodes_idle
+baseline=$(fuse_connections)
+touch "$WORK/stamp"
+
+# One mode's loop, run inside the allocation. A launch that hangs is cut at 60 s; the
+# loop gives up after 5 failures or 250 s (the test fails either way). The output of
+# the first failures is kept in $WORK/out/failed.MODE.
+write_job loop.sh <<EOF
+#!/bin/bash
+mode=\$1 count=\$2 fails=0
+launch() {
+  if [ "\$mode" = srun ]; then
+    timeout -k 5 60 "$HPCLAUNCH" -n 16 --image "$IMAGE" true
+  else
+    timeout -k 5 60 srun -n 16 --quiet "$HPCLAUNCH" exec --image "$IMAGE" true
+  fi
+}
+start=\$(date +%s.%N)
+deadline=\$(( \$(date +%s) + 250 ))
+for i in \$(seq 1 "\$count"); do
+  if [ "\$(date +%s)" -ge "\$deadline" ]; then
+    echo "RESULT mode=\$mode job=\$SLURM_JOB_ID launches=\$((i - 1)) failures=\$fails out_of_time=1 seconds=\$(awk -v a="\$start" -v b="\$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')"
+    exit 1
+  fi
+  launch >"$WORK/out/launch.\$mode" 2>&1
+  code=\$?
+  if [ "\$code" != 0 ]; then
+    fails=\$((fails + 1))
+    { echo "--- launch \$i: exit status \$code"; cat "$WORK/out/launch.\$mode"; } >>"$WORK/out/failed.\$mode"
+    if [ "\$fails" -ge 5 ]; then echo "RESULT mode=\$mode job=\$SLURM_JOB_ID launches=\$i failures=\$fails gave_up=1"; exit 1; fi
+  fi
+done
+end=\$(date +%s.%N)
+echo "RESULT mode=\$mode job=\$SLURM_JOB_ID launches=\$count failures=\$fails seconds=\$(awk -v a="\$start" -v b="\$end" 'BEGIN { printf "%.2f", b - a }')"
+EOF
+write_job both.sh <<EOF
+#!/bin/bash
+"$WORK/loop.sh" srun $COUNT
+"$WORK/loop.sh" companion $COUNT
+EOF
+
+start=$(now)
+set +e
+as_user timeout -k 5 540 salloc -J "$JOB_NAME" -N2 -n16 -t 10 "$WORK/both.sh" >"$WORK/out/salloc" 2>&1
+rc=$?
+set -e
+secs=$(since "$start")
+results=$(grep '^RESULT ' "$WORK/out/salloc" || true)
+[ "$rc" != 124 ] || fail "the launches did not finish in 540 s:"$'\n'"$(tail -n 20 "$WORK/out/salloc")"
+job=$(sed -n 's/.* job=\([0-9]*\) .*/\1/p' <<<"$results" | head -n 1)
+[ -n "$job" ] || fail "no result from the allocation (exit status $rc):"$'\n'"$(tail -n 20 "$WORK/out/salloc")"
+
+report() {  # mode label
+  local line n f s
+  line=$(grep "^RESULT mode=$1 " <<<"$results" || true)
+  [ -n "$line" ] || fail "$2: no result line:"$'\n'"$(tail -n 20 "$WORK/out/salloc")"
+  n=$(sed -n 's/.* launches=\([0-9]*\).*/\1/p' <<<"$line")
+  f=$(sed -n 's/.* failures=\([0-9]*\).*/\1/p' <<<"$line")
+  if [ "$f" != 0 ]; then
+    echo "$2: $f failed launches out of $n; the first failures:" >&2
+    head -n 40 "$WORK/out/failed.$1" >&2
+    fail "$2: $f of $n launches failed"
+  fi
+  s=$(sed -n 's/.* seconds=\([0-9.]*\).*/\1/p' <<<"$line")
+  if grep -q ' out_of_time=1' <<<"$line"; then
+    fail "$2: only $n of $COUNT launches in $s s ($(awk -v s="$s" -v n="$n" 'BEGIN { printf "%.2f", s / (n ? n : 1) }') s each; the limit is 250 s per mode): is the machine overloaded?"
+  fi
+  note "$2: $n launches of 16 ranks, 0 failures, $s s, $(awk -v s="$s" -v n="$n" 'BEGIN { printf "%.3f", s / n }') s per launch"
+}
+report srun "srun front end (hpclaunch -n 16)"
+report companion "companion mode (srun -n 16 hpclaunch exec)"
+[ "$rc" = 0 ] || fail "salloc exit status $rc:"$'\n'"$(tail -n 20 "$WORK/out/salloc")"
+wait_job_gone "$job" 30
+expect_job_clean "$job" "$baseline" "$WORK/stamp"
+echo "PASS (${secs} s in all)"

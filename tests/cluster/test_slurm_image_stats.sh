@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Metadata load on the shared file system: one 16-rank launch on 4 nodes, with every
+# node-step process traced (HPCLAUNCH_NODE_STEP_WRAPPER + strace -f, one trace per node
+# and process). Among all calls that name the image (by path, or by an fd open on it:
+# strace -y), there is exactly 1 stat-family call in the whole job (rank 0's fstat of the
+# fd it opened; the other nodes check what it broadcast) and at most 1 open per node.
+source "$(dirname "$0")/lib.sh"
+command -v strace >/dev/null || fail "strace is not installed (apt-get install strace; scripts/setup does it)"
+expect_nodes_idle
+mkdir -p "$WORK/trace"
+chown "$TEST_USER:" "$WORK/trace"
+# One trace file per node and process: $WORK/trace/<hostname>.<pid>.
+write_job trace-wrap <<EOF
+#!/bin/sh
+exec strace -f -ff -y -qq -e trace=%file,%%stat,pread64,preadv,preadv2,lseek,close -o "$WORK/trace/\$(hostname)" "\$@"
+EOF
+
+start=$(now)
+set +e
+as_user HPCLAUNCH_NODE_STEP_WRAPPER="$WORK/trace-wrap" timeout -k 5 180 \
+  salloc -J "$JOB_NAME" -N4 -n16 --ntasks-per-node=4 -t 5 "$HPCLAUNCH" --image "$IMAGE" hello >"$WORK/out/hello" 2>&1
+rc=$?
+set -e
+secs=$(since "$start")
+[ "$rc" = 0 ] || fail "salloc -N4 -n16 hpclaunch hello (node step under strace): exit status $rc:"$'\n'"$(cat "$WORK/out/hello")"
+[ "$(grep -c '^hello rank=.* marker=hpclaunch-example-image ' "$WORK/out/hello")" = 16 ] ||
+  fail "want 16 hello lines from the image:"$'\n'"$(cat "$WORK/out/hello")"
+
+traced=$(find "$WORK/trace" -type f -printf '%f\n' | sed 's/\.[0-9]*$//' | sort -u | tr '\n' ' ')
+[ "$traced" = "$(seq 1 4 | sed 's/^/node/' | tr '\n' ' ')" ] ||
+  fail "node step not traced on every node (trace files from: '$traced'); is the wrapper applied?"
+
+# node syscall, for every call naming the image path or an fd on it
+calls=$(for f in "$WORK"/trace/*; do
+  node=$(basename "$f"); node=${node%.*}
+  grep -F -e "\"$IMAGE\"" -e "<$IMAGE>" "$f" | grep -v '^\(---\|+++\)' | sed "s/(.*//; s/^/$node /" || true
+done)
+stat_re='^(stat|lstat|fstat|newfstatat|fstatat64|statx|stat64|lstat64|fstat64|oldstat|oldlstat|oldfstat)$'
+open_re='^(open|openat|openat2|creat)$'
+stats=$(awk -v re="$stat_re" '$2 ~ re' <<<"$calls")
+nstat=$(grep -c . <<<"$stats" || true)
+echo "  calls naming $IMAGE, per node (node-step processes: node step, holder and its children):"
+for n in $(seq 1 4); do
+  per=$(awk -v n="node$n" '$1 == n { c[$2]++ } END { for (k in c) printf "%s=%d ", k, c[k] }' <<<"$calls")
+  echo "    node$n: ${per:-none}"
+done
+note "stat-family calls in the job: $nstat$( [ -n "$stats" ] && echo " ($(tr '\n' ',' <<<"$stats" | sed 's/,$//'))")"
+if [ "$nstat" != 1 ]; then
+  grep -F -e "\"$IMAGE\"" -e "<$IMAGE>" "$WORK"/trace/* | grep -E ':(stat|lstat|fstat|newfstatat|fstatat64|statx|stat64|lstat64|fstat64)\(' | sed 's/^/    /' >&2 || true
+  fail "want exactly 1 stat-family call on the image across all node-step processes, got $nstat"
+fi
+for n in $(seq 1 4); do
+  nopen=$(awk -v n="node$n" -v re="$open_re" '$1 == n && $2 ~ re' <<<"$calls" | wc -l)
+  [ "$nopen" -le 1 ] || fail "node$n opened the image $nopen times (want at most 1):"$'\n'"$(grep -F "\"$IMAGE\"" "$WORK"/trace/node$n.* | grep -E ':(open|openat|openat2|creat)\(')"
+done
+note "opens per node: $(for n in $(seq 1 4); do printf 'node%s=%s ' "$n" "$(awk -v n="node$n" -v re="$open_re" '$1 == n && $2 ~ re' <<<"$calls" | wc -l)"; done)"
+echo "PASS (${secs} s)"
