@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the cluster tests (tests/cluster/test_*.sh) on the test Slurm cluster
 # (scripts/testcluster up). Stages the built binaries and the example image in
 # /tmp (shared by every fake node) where the test user can read them, runs Slurm
@@ -244,6 +245,12 @@ report_node_shm() {  # label STAMP-FILE
 # but goes on (jobs share nodes here) when someone else's jobs keep them busy.
 expect_nodes_idle() {
   local i drained
+  # A daemon that died under an earlier test (slurmd 22.05 has crashed here with
+  # "malloc(): memory corruption") would fail every later test: bring it back.
+  if ! "$HPCLAUNCH_SOURCE/scripts/testcluster" status >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    note "test cluster unhealthy: $("$HPCLAUNCH_SOURCE/scripts/testcluster" status 2>&1); restarting it"
+    "$HPCLAUNCH_SOURCE/scripts/testcluster" up "${HPCL_TESTCLUSTER_NODES:-4}" >/dev/null
+  fi
   drained=$(nodes_drained)
   [ -z "$drained" ] || fail "nodes drained or down before the test: $(tr '\n' ' ' <<<"$drained")$(sl sinfo -h -R 2>/dev/null | tr '\n' ' ')"
   for i in $(seq 1 50); do [ -z "$(nodes_not_idle)" ] && return 0; sleep 0.2; done
