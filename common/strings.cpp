@@ -5,6 +5,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <climits>
 
@@ -23,6 +24,12 @@ std::vector<std::string> split(std::string_view text, char separator) {
     start = pos + 1;
   }
   return parts;
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 bool starts_with_any(std::string_view text, const std::vector<std::string_view>& prefixes) {

@@ -7,6 +7,7 @@
 namespace hl {
 
 std::vector<std::string> split(std::string_view text, char separator);
+std::string lowercase(std::string_view text);
 bool starts_with_any(std::string_view text, const std::vector<std::string_view>& prefixes);
 // Reads a whole file; throws Error naming the path.
 std::string read_file(const std::string& path);

@@ -10,16 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/strings.hpp"
 #include "common/unique_fd.hpp"
 
 namespace hl::image::oci {
 namespace {
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool is_token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) ||

@@ -5,16 +5,11 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/strings.hpp"
 #include "image/oci/interrupt.hpp"
 
 namespace hl::image::oci {
 namespace {
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
