@@ -117,8 +117,17 @@ void plan_srun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const
                const std::string& workdir) {
   std::string nodes = std::to_string(srun_node_count(o, c, p.ntasks));
   // Explicit -n with -N: srun otherwise inherits the batch script's task count.
-  p.node_step = {"srun", "--overlap",           "-N",         nodes,          "-n",
-                 nodes,  "--ntasks-per-node=1", "--mpi=pmix", "--input=none", "--quiet"};
+  p.node_step = {"srun",
+                 "--overlap",
+                 "-N",
+                 nodes,
+                 "-n",
+                 nodes,
+                 "--ntasks-per-node=1",
+                 "--mpi=pmix",
+                 "--kill-on-bad-exit=1",
+                 "--input=none",
+                 "--quiet"};
   if (c.slurm_binds_tasks) p.node_step.push_back("--cpu-bind=none");
   // Fewer nodes than the allocation: srun picks them per step, so the
   // holders and the ranks could land on different nodes. --relative=0 makes

@@ -216,7 +216,7 @@ int serve(image::Container* container, JoinServer& joins, int control, int signa
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
       if (left <= 0) {
         log::error("only {} of {} local ranks joined (join timeout {} s, or the others were killed before joining)",
-                   joins.joined(), joins.expected() > 0 ? fmt::to_string(joins.expected()) : "?",
+                   joins.joined(), joins.expected() > 0 ? fmt::to_string(joins.expected()) : "the expected",
                    config.join_timeout_s);
         return 1;
       }

@@ -76,6 +76,7 @@ TEST(Plan, SrunInsideAllocation) {
   auto n_of = [](const std::vector<std::string>& cmd) { return *(std::find(cmd.begin(), cmd.end(), "-n") + 1); };
   EXPECT_EQ(n_of(p.node_step), "4") << "explicit -n, or srun inherits the batch task count";
   EXPECT_TRUE(contains(p.node_step, "--overlap"));
+  EXPECT_TRUE(contains(p.node_step, "--kill-on-bad-exit=1")) << "a crashed node-step rank must stop the launch";
   EXPECT_TRUE(contains(p.node_step, "--cpu-bind=none"));
   c.slurm_binds_tasks = false;
   EXPECT_FALSE(contains(make_plan(o, c).app_step, "--cpu-bind=none")) << "task/none: srun would complain";
