@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "common/cli_parse.hpp"
 #include "common/error.hpp"
 #include "devices/apply_binding.hpp"
 #include "devices/binding_render.hpp"
@@ -75,14 +76,7 @@ std::optional<TopologyCommandOptions> parse_topology_options(int argc, char** ar
       ->type_name("FILE")
       ->excludes(synthetic);
   app.add_flag("--json", o.json, "machine-readable output");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    fmt::print("{}", app.help());
-    return std::nullopt;
-  } catch (const CLI::ParseError& e) {
-    throw Error(e.what(), "see hpclaunch topology --help");
-  }
+  if (!parse_command_line(app, argc, argv, "hpclaunch topology")) return std::nullopt;
   return o;
 }
 

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "common/cli_parse.hpp"
 #include "common/error.hpp"
 
 namespace hl::launcher {
@@ -62,14 +63,7 @@ std::optional<RunOptions> parse_run_options(int argc, char** argv) {
   app.add_flag("--dry-run", o.dry_run, "print the plan (steps, commands, mounts, env) and exit");
   app.add_flag("-v,--verbose", o.verbose, "show launcher output and what each node does");
   app.add_flag("--json", o.json, "machine-readable output (the plan with --dry-run, a summary otherwise)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    fmt::print("{}", app.help());
-    return std::nullopt;
-  } catch (const CLI::ParseError& e) {
-    throw Error(e.what(), "see hpclaunch --help");
-  }
+  if (!parse_command_line(app, argc, argv, "hpclaunch")) return std::nullopt;
   o.command = app.remaining();
   if (!o.command.empty() && o.command.front() == "--") o.command.erase(o.command.begin());
   return o;

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "common/cli_parse.hpp"
 #include "common/error.hpp"
 #include "common/strings.hpp"
 #include "image/oci/auth.hpp"
@@ -106,14 +107,7 @@ std::optional<ImportOptions> parse_import_options(int argc, char** argv) {
   app.add_option("--timeout", o.timeout_s, "seconds without data before a transfer is retried (default 30)")
       ->check(CLI::Range(1, 3600).description(""))
       ->type_name("S");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    fmt::print("{}", app.help());
-    return std::nullopt;
-  } catch (const CLI::ParseError& e) {
-    throw Error(fmt::format("import: {}", e.what()), "see hpclaunch import --help", 2);
-  }
+  if (!parse_command_line(app, argc, argv, "hpclaunch import", "import: ", 2)) return std::nullopt;
   return o;
 }
 
