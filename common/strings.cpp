@@ -117,6 +117,12 @@ std::string absolute_path(std::string_view path, std::string_view cwd) {
   return result.empty() ? "/" : result;
 }
 
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "?";
+  return name;
+}
+
 std::string current_directory() {
   char buffer[PATH_MAX];
   if (::getcwd(buffer, sizeof buffer) == nullptr) throw_errno("getcwd");

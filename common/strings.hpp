@@ -20,6 +20,7 @@ std::vector<unsigned char> from_hex(std::string_view hex);
 // "a/b/../c" stays lexical: no stat, no symlink resolution.
 std::string absolute_path(std::string_view path, std::string_view cwd);
 std::string current_directory();
+std::string host_name();
 std::string dirname_of(std::string_view path);
 // rm -rf without following symlinks; best effort (used on our own tmp dirs).
 void remove_tree(const std::string& path);

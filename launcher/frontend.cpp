@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <set>
 
 #include "common/child_process.hpp"
@@ -22,6 +23,11 @@ namespace {
 
 constexpr int kGraceMs = 5000;
 constexpr int kNodeStepExitMs = 3000;
+constexpr int kNodeStepFailureMs = 300;
+// Open MPI 4.1.4's MPI_Init segfaults now and then under load (about 1 launch
+// in 100 on 2 busy cores, a NULL call in btl_tcp while MPI_Init progresses):
+// a node step killed by a signal is started again, at most twice.
+constexpr int kNodeStepRestarts = 2;
 
 std::vector<std::string> step_environment(const image::EnvList& base, const image::EnvList& extra) {
   image::EnvList env = base;
@@ -32,6 +38,15 @@ std::vector<std::string> step_environment(const image::EnvList& base, const imag
   std::vector<std::string> out;
   for (const auto& [k, v] : env) out.push_back(k + "=" + v);
   return out;
+}
+
+// Exit codes in shell convention: 128+N is "killed by signal N".
+bool killed_by_signal(int code) { return code > 128 && code < 128 + 65; }
+
+std::string describe_exit(int code) {
+  if (!killed_by_signal(code)) return fmt::format("exit {}", code);
+  const char* name = ::sigabbrev_np(code - 128);
+  return name != nullptr ? fmt::format("SIG{}", name) : fmt::format("signal {}", code - 128);
 }
 
 // The node step's output (launcher noise included) is kept in memory and
@@ -47,17 +62,21 @@ void report_node_failure(int capture, int code, bool verbose) {
     any = true;
   }
   if (!any) {
-    log::error("the node step failed (exit {}) without an hpclaunch message; launcher output:", code);
+    log::error("the node step failed ({}) without an hpclaunch message; launcher output:", describe_exit(code));
     ::dprintf(STDERR_FILENO, "%s", output.c_str());
   }
 }
 
 // Warnings of the node step (e.g. "ranks share cores") are worth seeing even
-// when it succeeds: show each distinct one once.
-void report_node_warnings(int capture) {
+// when it succeeds; when the app step failed, so are the node step's errors
+// (a holder that failed while ranks were joining explains their failure).
+// Each distinct line once.
+void report_node_messages(int capture, bool with_errors) {
   std::set<std::string> seen;
   for (const auto& line : split(read_file(fmt::format("/proc/self/fd/{}", capture)), '\n')) {
-    if (line.starts_with("hpclaunch:") && line.find(" warning: ") != std::string::npos && seen.insert(line).second) {
+    bool wanted =
+        line.find(" warning: ") != std::string::npos || (with_errors && line.find(" error: ") != std::string::npos);
+    if (line.starts_with("hpclaunch:") && wanted && seen.insert(line).second) {
       ::dprintf(STDERR_FILENO, "%s\n", line.c_str());
     }
   }
@@ -97,6 +116,7 @@ int run_plan(const LaunchPlan& plan, bool verbose) {
   ChildProcess app = ChildProcess::spawn(plan.app_step, app_options);
 
   std::optional<int> node_code;
+  int restarts_left = kNodeStepRestarts;
   while (true) {
     std::vector<pollfd> fds = {{app.pidfd(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
     if (!node_code) fds.push_back({node.pidfd(), POLLIN, 0});
@@ -113,6 +133,18 @@ int run_plan(const LaunchPlan& plan, bool verbose) {
     }
     if (fds.size() > 2 && (fds[2].revents & POLLIN)) {
       node_code = node.wait();
+      if (killed_by_signal(*node_code) && restarts_left > 0) {
+        // Holders let ranks in only after every node is ready, so a node
+        // step killed before that left no rank behind: the waiting ranks
+        // join the new one (see wireup/holder.cpp).
+        --restarts_left;
+        log::warn("the node step died ({}); starting it again", describe_exit(*node_code));
+        // Only the last attempt's output can explain a failure.
+        if (::ftruncate(capture.get(), 0) != 0 || ::lseek(capture.get(), 0, SEEK_SET) != 0) throw_errno("reset memfd");
+        node = ChildProcess::spawn(plan.node_step, node_options);
+        node_code.reset();
+        continue;
+      }
       if (*node_code != 0) {
         // No container on some node: the ranks there would wait for nothing.
         app.terminate(kGraceMs);
@@ -123,11 +155,18 @@ int run_plan(const LaunchPlan& plan, bool verbose) {
     if (fds[0].revents & POLLIN) break;
   }
   int app_code = app.wait();
+  // A node step that failed at the same time (a holder gone while its ranks
+  // were joining) is why the ranks failed: say so, not only the ranks' error.
+  if (!node_code && app_code != 0) node_code = node.wait_for(kNodeStepFailureMs);
+  if (node_code && *node_code != 0) {
+    report_node_failure(capture.get(), *node_code, verbose);
+    return app_code;
+  }
   // Holders exit once their ranks have, and the node step with them; a rank
   // that never joined keeps its holder waiting, so release it after a while.
   // A failed app step may have left ranks that never joined: release at once.
   if (!node_code && (app_code != 0 || !node.wait_for(kNodeStepExitMs))) node.terminate(kGraceMs);
-  if (!verbose) report_node_warnings(capture.get());
+  if (!verbose) report_node_messages(capture.get(), app_code != 0);
   return app_code;
 }
 

@@ -20,6 +20,7 @@
 #include "common/log.hpp"
 #include "common/message_socket.hpp"
 #include "common/signals.hpp"
+#include "common/strings.hpp"
 #include "devices/binding_plan.hpp"
 #include "devices/binding_render.hpp"
 #include "devices/device_nodes.hpp"
@@ -237,27 +238,39 @@ int serve(image::Container* container, JoinServer& joins, int control, int signa
   return 0;
 }
 
+// The node step's "serve" after its ranks agreed that every node is ready;
+// false when it closed the control socket instead (a node failed).
+bool wait_for_go(int control) {
+  auto message = receive_message(control);
+  return message && nlohmann::json::parse(message->payload).value("serve", false);
+}
+
 }  // namespace
 
 int run_holder() {
   UniqueFd control(kHolderControlFd);
   UniqueFd signals = block_termination_signals();
   UniqueFd image_fd;
+  log::set_origin(host_name());
   HolderConfig config = read_config(control.get(), image_fd);
   log::set_verbose(config.verbose);
   std::unique_ptr<image::Container> container;
-  std::optional<JoinServer> joins;
   try {
     container = build_container(config, std::move(image_fd));
-    joins.emplace(listen_rendezvous(config.socket_name));
-    joins->serve_container(container.get(), config);
   } catch (const Error& e) {
     send_message(control.get(),
                  nlohmann::json{{"error", e.what()}, {"hint", e.hint()}, {"exit_code", e.exit_code()}}.dump());
     return e.exit_code();
   }
   send_message(control.get(), nlohmann::json{{"ready", true}}.dump());
-  int code = serve(container.get(), *joins, control.get(), signals.get(), config);
+  // Ranks are let in only once every node has its container: a node step
+  // that dies before that (Open MPI 4.1.4 crashes in MPI_Init now and then
+  // under load) leaves no rank inside a container whose holder is gone, and
+  // the front end can start the node step again.
+  if (!wait_for_go(control.get())) return 0;
+  JoinServer joins(listen_rendezvous(config.socket_name));
+  joins.serve_container(container.get(), config);
+  int code = serve(container.get(), joins, control.get(), signals.get(), config);
   log::info("FUSE requests served: {}", container->server().request_counts().summary());
   return code;
 }
@@ -265,6 +278,7 @@ int run_holder() {
 int run_daemon_holder(UniqueFd listener, const NodeSpec& spec) {
   UniqueFd signals = block_termination_signals();
   log::set_verbose(spec.verbose);
+  log::set_origin(host_name());
   JoinServer joins(std::move(listener));
   HolderConfig config;
   config.join_timeout_s = spec.join_timeout_s;

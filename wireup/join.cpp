@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/message_socket.hpp"
+#include "common/strings.hpp"
 #include "devices/apply_binding.hpp"
 #include "devices/binding_render.hpp"
 #include "devices/cpu_list.hpp"
@@ -38,9 +39,17 @@ Joined ask_holder(const JoinOptions& options, JoinRequest request) {
   if (peer_credentials(sock.get()).uid != ::getuid()) {
     throw Error("the rendezvous socket belongs to another user; refusing to join");
   }
-  send_message(sock.get(), encode(request));
-  auto message = receive_message(sock.get());
-  if (!message) throw Error("the container holder closed the connection before answering");
+  std::optional<Message> message;
+  try {
+    send_message(sock.get(), encode(request));
+    message = receive_message(sock.get());
+  } catch (const Error&) {
+    message.reset();  // the holder went away mid-request: same as no answer
+  }
+  if (!message) {
+    throw Error("the container holder on this node went away before answering",
+                "the node step failed: see its error above");
+  }
   Joined joined{decode_reply(message->payload), {}, {}};
   if (!joined.reply.ok) {
     if (options.quiet_unless_first && request.local_rank > 0) std::_Exit(joined.reply.exit_code);
@@ -67,9 +76,7 @@ image::EnvList apply_planned_binding(const JoinOptions& options, const JoinReque
   auto applied = devices::apply_binding(planned);
   for (const auto& w : applied.warnings) log::warn("{}", w);
   if (options.report_bindings) {
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    log::write_line("", devices::binding_report_line(request.rank, host, applied.binding));
+    log::write_line("", devices::binding_report_line(request.rank, host_name(), applied.binding));
   }
   return planned.env;
 }

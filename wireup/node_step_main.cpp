@@ -33,12 +33,6 @@ using namespace hl;
 
 namespace {
 
-std::string hostname() {
-  char name[HOST_NAME_MAX + 1] = {};
-  ::gethostname(name, sizeof name - 1);
-  return name;
-}
-
 std::string self_dir() {
   char path[PATH_MAX] = {};
   ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
@@ -88,7 +82,7 @@ int wait_for_holder(ChildProcess& holder, int signals) {
 
 int run_node_step(const wireup::NodeSpec& spec) {
   log::set_verbose(spec.verbose);
-  log::set_origin(hostname());
+  log::set_origin(host_name());
   UniqueFd signals = block_termination_signals();
   auto [control, holder_end] = message_socket_pair();
   SpawnOptions options;
@@ -116,9 +110,12 @@ int run_node_step(const wireup::NodeSpec& spec) {
   int ok = !error && !metadata.contains("error") ? 1 : 0;
   int all_ok = 0;
   MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  // Finalize before the holder lets ranks in: from here on nothing of MPI
+  // can crash under them.
   MPI_Finalize();
   if (error) log::error("{}", error->describe());
   if (!all_ok) return error ? error->exit_code() : 1;  // ~ChildProcess stops our holder
+  send_message(control.get(), nlohmann::json{{"serve", true}}.dump());
   if (rank == 0) log::info("containers ready on {} node(s)", size);
   return wait_for_holder(holder, signals.get());
 }
