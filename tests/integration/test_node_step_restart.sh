@@ -16,11 +16,15 @@ WRAP
 chmod 755 "$WORK/crash-once"
 [ "$(id -u)" = 0 ] && chown "$TEST_USER" "$WORK"/crash-once
 
-set +e
-out=$("${RUN_AS[@]}" sh -c "cd '$WORK' && HPCLAUNCH_NODE_STEP_WRAPPER='$WORK/crash-once' \
-  OMPI_MCA_mpi_yield_when_idle=1 timeout 120 '$HPCLAUNCH' -n 4 --image '$IMAGE' hello" 2>&1)
-code=$?
-set -e
+launch() {  # sets out and code
+  set +e
+  out=$(cd "$WORK" && "${RUN_AS[@]}" env HPCLAUNCH_NODE_STEP_WRAPPER="$WORK/crash-once" \
+    OMPI_MCA_mpi_yield_when_idle=1 timeout 120 "$HPCLAUNCH" -n 4 --image "$IMAGE" hello 2>&1)
+  code=$?
+  set -e
+}
+
+launch
 expect_eq 0 "$code" "launch after one node-step crash (output: $out)"
 expect_eq 4 "$(grep -c '^hello rank=' <<<"$out")" "rank lines after the restart"
 grep -q "warning: the node step died (SIGSEGV); starting it again" <<<"$out" ||
@@ -30,12 +34,8 @@ expect_no_leftovers "$baseline"
 
 touch "$WORK/crashed.always"
 [ "$(id -u)" = 0 ] && chown "$TEST_USER" "$WORK"/crashed*
-set +e
-out=$("${RUN_AS[@]}" sh -c "cd '$WORK' && HPCLAUNCH_NODE_STEP_WRAPPER='$WORK/crash-once' \
-  OMPI_MCA_mpi_yield_when_idle=1 timeout 120 '$HPCLAUNCH' -n 4 --image '$IMAGE' hello" 2>&1)
-code=$?
-set -e
-expect_eq 139 "$code" "launch whose node step crashes twice"
+launch
+expect_eq 139 "$code" "launch whose node step crashes every time"
 expect_eq 2 "$(grep -c "starting it again" <<<"$out")" "restarts"
 grep -q '^hello rank=' <<<"$out" && fail "ranks ran without a container: $out"
 grep -q "the node step failed (SIGSEGV)" <<<"$out" || fail "no node-step failure message in: $out"
