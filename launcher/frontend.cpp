@@ -26,7 +26,7 @@ constexpr int kNodeStepExitMs = 3000;
 constexpr int kNodeStepFailureMs = 300;
 // Open MPI 4.1.4's MPI_Init segfaults now and then under load (about 1 launch
 // in 100 on 2 busy cores, a NULL call in btl_tcp while MPI_Init progresses):
-// a node step killed by a signal is started again, at most twice.
+// a node step that crashed is started again, at most twice.
 constexpr int kNodeStepRestarts = 2;
 
 std::vector<std::string> step_environment(const image::EnvList& base, const image::EnvList& extra) {
@@ -42,6 +42,11 @@ std::vector<std::string> step_environment(const image::EnvList& base, const imag
 
 // Exit codes in shell convention: 128+N is "killed by signal N".
 bool killed_by_signal(int code) { return code > 128 && code < 128 + 65; }
+
+// A crash (SIGSEGV, SIGABRT, SIGKILL of the OOM killer), not a stop someone asked for.
+bool crashed(int code) {
+  return killed_by_signal(code) && code != 128 + SIGTERM && code != 128 + SIGINT && code != 128 + SIGHUP;
+}
 
 std::string describe_exit(int code) {
   if (!killed_by_signal(code)) return fmt::format("exit {}", code);
@@ -133,7 +138,7 @@ int run_plan(const LaunchPlan& plan, bool verbose) {
     }
     if (fds.size() > 2 && (fds[2].revents & POLLIN)) {
       node_code = node.wait();
-      if (killed_by_signal(*node_code) && restarts_left > 0) {
+      if (crashed(*node_code) && restarts_left > 0) {
         // Holders let ranks in only after every node is ready, so a node
         // step killed before that left no rank behind: the waiting ranks
         // join the new one (see wireup/holder.cpp).

@@ -83,7 +83,9 @@ int wait_for_holder(ChildProcess& holder, int signals) {
 int run_node_step(const wireup::NodeSpec& spec) {
   log::set_verbose(spec.verbose);
   log::set_origin(host_name());
-  UniqueFd signals = block_termination_signals();
+  // SIGTERM keeps its default action while MPI runs: a rank stuck in MPI_Init
+  // (its peer crashed) must die when srun or scancel says so, not wait for
+  // SIGKILL. Our holder follows through its parent-death signal.
   auto [control, holder_end] = message_socket_pair();
   SpawnOptions options;
   options.fd_map = {{holder_end.get(), wireup::kHolderControlFd}};
@@ -115,6 +117,9 @@ int run_node_step(const wireup::NodeSpec& spec) {
   MPI_Finalize();
   if (error) log::error("{}", error->describe());
   if (!all_ok) return error ? error->exit_code() : 1;  // ~ChildProcess stops our holder
+  // From here a termination signal is passed on to the holder, which stops
+  // its ranks' container cleanly.
+  UniqueFd signals = block_termination_signals();
   send_message(control.get(), nlohmann::json{{"serve", true}}.dump());
   if (rank == 0) log::info("containers ready on {} node(s)", size);
   return wait_for_holder(holder, signals.get());
