@@ -26,8 +26,10 @@ constexpr int kNodeStepExitMs = 3000;
 constexpr int kNodeStepFailureMs = 300;
 // Open MPI 4.1.4's MPI_Init segfaults now and then under load (about 1 launch
 // in 100 on 2 busy cores, a NULL call in btl_tcp while MPI_Init progresses):
-// a node step that crashed is started again, at most twice.
+// a node step killed by a signal is started again, at most twice. (srun
+// reports SIGTERM, 143, when --kill-on-bad-exit stopped the other nodes.)
 constexpr int kNodeStepRestarts = 2;
+constexpr int kStopSignalWaitMs = 200;
 
 std::vector<std::string> step_environment(const image::EnvList& base, const image::EnvList& extra) {
   image::EnvList env = base;
@@ -43,9 +45,11 @@ std::vector<std::string> step_environment(const image::EnvList& base, const imag
 // Exit codes in shell convention: 128+N is "killed by signal N".
 bool killed_by_signal(int code) { return code > 128 && code < 128 + 65; }
 
-// A crash (SIGSEGV, SIGABRT, SIGKILL of the OOM killer), not a stop someone asked for.
-bool crashed(int code) {
-  return killed_by_signal(code) && code != 128 + SIGTERM && code != 128 + SIGINT && code != 128 + SIGHUP;
+// scancel and the time limit signal every step and us at once: a signal
+// soon after the node step died means it was stopped, not that it crashed.
+bool signal_arrives(int signals, int within_ms) {
+  pollfd fd{signals, POLLIN, 0};
+  return ::poll(&fd, 1, within_ms) > 0;
 }
 
 std::string describe_exit(int code) {
@@ -138,7 +142,8 @@ int run_plan(const LaunchPlan& plan, bool verbose) {
     }
     if (fds.size() > 2 && (fds[2].revents & POLLIN)) {
       node_code = node.wait();
-      if (crashed(*node_code) && restarts_left > 0) {
+      if (killed_by_signal(*node_code) && restarts_left > 0) {
+        if (signal_arrives(signals.get(), kStopSignalWaitMs)) continue;  // handled above
         // Holders let ranks in only after every node is ready, so a node
         // step killed before that left no rank behind: the waiting ranks
         // join the new one (see wireup/holder.cpp).
