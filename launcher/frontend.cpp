@@ -91,6 +91,18 @@ void report_node_messages(int capture, bool with_errors) {
   }
 }
 
+// srun reports SIGTERM for a node step that --kill-on-bad-exit stopped: its
+// own line names the node and signal that started it ("srun: error: node2:
+// task 1: Segmentation fault"), mpirun's "mpirun noticed that process ...".
+std::string describe_node_death(int capture, int code) {
+  for (const auto& line : split(read_file(fmt::format("/proc/self/fd/{}", capture)), '\n')) {
+    bool srun_task_line = line.starts_with("srun: error: ") && line.find(": task") != std::string::npos &&
+                          line.find("Terminated") == std::string::npos;
+    if (srun_task_line || line.starts_with("mpirun noticed")) return fmt::format("{}: {}", describe_exit(code), line);
+  }
+  return describe_exit(code);
+}
+
 int wait_signalled(ChildProcess& app, ChildProcess& node, int signal_number) {
   app.signal(SIGTERM);
   node.signal(SIGTERM);
@@ -148,7 +160,7 @@ int run_plan(const LaunchPlan& plan, bool verbose) {
         // step killed before that left no rank behind: the waiting ranks
         // join the new one (see wireup/holder.cpp).
         --restarts_left;
-        log::warn("the node step died ({}); starting it again", describe_exit(*node_code));
+        log::warn("the node step died ({}); starting it again", describe_node_death(capture.get(), *node_code));
         // Only the last attempt's output can explain a failure.
         if (::ftruncate(capture.get(), 0) != 0 || ::lseek(capture.get(), 0, SEEK_SET) != 0) throw_errno("reset memfd");
         node = ChildProcess::spawn(plan.node_step, node_options);
