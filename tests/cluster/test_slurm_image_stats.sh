@@ -26,6 +26,11 @@ secs=$(since "$start")
 [ "$(grep -c '^hello rank=.* marker=hpclaunch-example-image ' "$WORK/out/hello")" = 16 ] ||
   fail "want 16 hello lines from the image:"$'\n'"$(cat "$WORK/out/hello")"
 
+# A node step that crashed in Open MPI's MPI_Init is started again, and each start
+# reads the image once more: the budget is per start.
+starts=$((1 + $(grep -c 'starting it again' "$WORK/out/hello" || true)))
+[ "$starts" = 1 ] || note "the node step was started $starts times: $(grep 'starting it again' "$WORK/out/hello")"
+
 traced=$(find "$WORK/trace" -type f -printf '%f\n' | sed 's/\.[0-9]*$//' | sort -u | tr '\n' ' ')
 [ "$traced" = "$(seq 1 4 | sed 's/^/node/' | tr '\n' ' ')" ] ||
   fail "node step not traced on every node (trace files from: '$traced'); is the wrapper applied?"
@@ -45,13 +50,13 @@ for n in $(seq 1 4); do
   echo "    node$n: ${per:-none}"
 done
 note "stat-family calls in the job: $nstat$( [ -n "$stats" ] && echo " ($(tr '\n' ',' <<<"$stats" | sed 's/,$//'))")"
-if [ "$nstat" != 1 ]; then
+if [ "$nstat" != "$starts" ]; then
   grep -F -e "\"$IMAGE\"" -e "<$IMAGE>" "$WORK"/trace/* | grep -E ':(stat|lstat|fstat|newfstatat|fstatat64|statx|stat64|lstat64|fstat64)\(' | sed 's/^/    /' >&2 || true
-  fail "want exactly 1 stat-family call on the image across all node-step processes, got $nstat"
+  fail "want exactly $starts stat-family call(s) on the image across all node-step processes (1 per start), got $nstat"
 fi
 for n in $(seq 1 4); do
   nopen=$(awk -v n="node$n" -v re="$open_re" '$1 == n && $2 ~ re' <<<"$calls" | wc -l)
-  [ "$nopen" -le 1 ] || fail "node$n opened the image $nopen times (want at most 1):"$'\n'"$(grep -F "\"$IMAGE\"" "$WORK"/trace/node$n.* | grep -E ':(open|openat|openat2|creat)\(')"
+  [ "$nopen" -le "$starts" ] || fail "node$n opened the image $nopen times (want at most $starts):"$'\n'"$(grep -F "\"$IMAGE\"" "$WORK"/trace/node$n.* | grep -E ':(open|openat|openat2|creat)\(')"
 done
 note "opens per node: $(for n in $(seq 1 4); do printf 'node%s=%s ' "$n" "$(awk -v n="node$n" -v re="$open_re" '$1 == n && $2 ~ re' <<<"$calls" | wc -l)"; done)"
 echo "PASS (${secs} s)"
