@@ -74,7 +74,7 @@ AppliedBinding apply_binding(const RankBinding& planned) {
   std::size_t size = CPU_ALLOC_SIZE(count);
   CPU_ZERO_S(size, set.get());
   for (int cpu : pus) CPU_SET_S(cpu, size, set.get());
-  // pid 0 is this thread only; __join is single-threaded here, and the
+  // pid 0 is this thread only; hpclaunch-join is single-threaded here, and the
   // affinity is inherited across execve by the application.
   if (::sched_setaffinity(0, size, set.get()) != 0) throw_errno("sched_setaffinity", format_cpu_list(pus));
   if (applied.binding.numa >= 0) prefer_numa_node(applied.binding.numa);

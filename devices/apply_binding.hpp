@@ -1,5 +1,5 @@
 #pragma once
-// The syscall side of a binding, run by `hpclaunch __join` right before
+// The syscall side of a binding, run by `hpclaunch-join` right before
 // execve: affinity and memory policy both survive exec.
 #include <string>
 #include <vector>

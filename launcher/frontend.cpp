@@ -45,6 +45,11 @@ std::vector<std::string> step_environment(const image::EnvList& base, const imag
 // Exit codes in shell convention: 128+N is "killed by signal N".
 bool killed_by_signal(int code) { return code > 128 && code < 128 + 65; }
 
+bool has_exited(const ChildProcess& child) {
+  pollfd fd{child.pidfd(), POLLIN, 0};
+  return ::poll(&fd, 1, 0) > 0;
+}
+
 // scancel and the time limit signal every step and us at once: a signal
 // soon after the node step died means it was stopped, not that it crashed.
 bool signal_arrives(int signals, int within_ms) {
@@ -58,10 +63,28 @@ std::string describe_exit(int code) {
   return name != nullptr ? fmt::format("SIG{}", name) : fmt::format("signal {}", code - 128);
 }
 
+std::string captured_output(int capture) { return read_file(fmt::format("/proc/self/fd/{}", capture)); }
+
+// srun reports SIGTERM for a node step that --kill-on-bad-exit stopped: its
+// own line names the node and signal that started it ("srun: error: node2:
+// task 1: Segmentation fault"), mpirun's "mpirun noticed that process ...".
+std::string describe_node_death(const std::string& output, int code) {
+  for (const auto& line : split(output, '\n')) {
+    bool srun_task_line = line.starts_with("srun: error: ") && line.find(": task") != std::string::npos &&
+                          line.find("Terminated") == std::string::npos;
+    if (srun_task_line || line.starts_with("mpirun noticed")) return fmt::format("{}: {}", describe_exit(code), line);
+  }
+  return describe_exit(code);
+}
+
 // The node step's output (launcher noise included) is kept in memory and
 // only our own "hpclaunch:" lines are shown when it fails (pyxis does this).
-void report_node_failure(int capture, int code, bool verbose) {
-  std::string output = read_file(fmt::format("/proc/self/fd/{}", capture));
+void report_node_failure(int capture, int code, bool verbose, int starts) {
+  std::string output = captured_output(capture);
+  if (killed_by_signal(code)) {
+    log::error("the node step died ({}){}", describe_node_death(output, code),
+               starts > 1 ? fmt::format("; started {} times", starts) : "");
+  }
   std::set<std::string> seen;
   bool any = false;
   for (const auto& line : split(output, '\n')) {
@@ -71,7 +94,9 @@ void report_node_failure(int capture, int code, bool verbose) {
     any = true;
   }
   if (!any) {
-    log::error("the node step failed ({}) without an hpclaunch message; launcher output:", describe_exit(code));
+    if (!killed_by_signal(code))
+      log::error("the node step failed ({}) without an hpclaunch message", describe_exit(code));
+    log::error("launcher output of the node step:");
     ::dprintf(STDERR_FILENO, "%s", output.c_str());
   }
 }
@@ -82,25 +107,13 @@ void report_node_failure(int capture, int code, bool verbose) {
 // Each distinct line once.
 void report_node_messages(int capture, bool with_errors) {
   std::set<std::string> seen;
-  for (const auto& line : split(read_file(fmt::format("/proc/self/fd/{}", capture)), '\n')) {
+  for (const auto& line : split(captured_output(capture), '\n')) {
     bool wanted =
         line.find(" warning: ") != std::string::npos || (with_errors && line.find(" error: ") != std::string::npos);
     if (line.starts_with("hpclaunch:") && wanted && seen.insert(line).second) {
       ::dprintf(STDERR_FILENO, "%s\n", line.c_str());
     }
   }
-}
-
-// srun reports SIGTERM for a node step that --kill-on-bad-exit stopped: its
-// own line names the node and signal that started it ("srun: error: node2:
-// task 1: Segmentation fault"), mpirun's "mpirun noticed that process ...".
-std::string describe_node_death(int capture, int code) {
-  for (const auto& line : split(read_file(fmt::format("/proc/self/fd/{}", capture)), '\n')) {
-    bool srun_task_line = line.starts_with("srun: error: ") && line.find(": task") != std::string::npos &&
-                          line.find("Terminated") == std::string::npos;
-    if (srun_task_line || line.starts_with("mpirun noticed")) return fmt::format("{}: {}", describe_exit(code), line);
-  }
-  return describe_exit(code);
 }
 
 int wait_signalled(ChildProcess& app, ChildProcess& node, int signal_number) {
@@ -137,7 +150,7 @@ int run_plan(const LaunchPlan& plan, bool verbose) {
   ChildProcess app = ChildProcess::spawn(plan.app_step, app_options);
 
   std::optional<int> node_code;
-  int restarts_left = kNodeStepRestarts;
+  int starts = 1;
   while (true) {
     std::vector<pollfd> fds = {{app.pidfd(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
     if (!node_code) fds.push_back({node.pidfd(), POLLIN, 0});
@@ -154,13 +167,15 @@ int run_plan(const LaunchPlan& plan, bool verbose) {
     }
     if (fds.size() > 2 && (fds[2].revents & POLLIN)) {
       node_code = node.wait();
-      if (killed_by_signal(*node_code) && restarts_left > 0) {
+      // Holders let ranks in only after every node is ready, so a node step
+      // killed by a signal (its holders report their own failures as exit
+      // statuses) left no rank behind: the ranks still waiting join the new
+      // one (see wireup/holder.cpp). Not when the app step is over already.
+      if (killed_by_signal(*node_code) && starts <= kNodeStepRestarts && !has_exited(app)) {
         if (signal_arrives(signals.get(), kStopSignalWaitMs)) continue;  // handled above
-        // Holders let ranks in only after every node is ready, so a node
-        // step killed before that left no rank behind: the waiting ranks
-        // join the new one (see wireup/holder.cpp).
-        --restarts_left;
-        log::warn("the node step died ({}); starting it again", describe_node_death(capture.get(), *node_code));
+        ++starts;
+        log::warn("the node step died ({}); starting it again",
+                  describe_node_death(captured_output(capture.get()), *node_code));
         // Only the last attempt's output can explain a failure.
         if (::ftruncate(capture.get(), 0) != 0 || ::lseek(capture.get(), 0, SEEK_SET) != 0) throw_errno("reset memfd");
         node = ChildProcess::spawn(plan.node_step, node_options);
@@ -170,7 +185,7 @@ int run_plan(const LaunchPlan& plan, bool verbose) {
       if (*node_code != 0) {
         // No container on some node: the ranks there would wait for nothing.
         app.terminate(kGraceMs);
-        report_node_failure(capture.get(), *node_code, verbose);
+        report_node_failure(capture.get(), *node_code, verbose, starts);
         return *node_code;
       }
     }
@@ -181,7 +196,7 @@ int run_plan(const LaunchPlan& plan, bool verbose) {
   // were joining) is why the ranks failed: say so, not only the ranks' error.
   if (!node_code && app_code != 0) node_code = node.wait_for(kNodeStepFailureMs);
   if (node_code && *node_code != 0) {
-    report_node_failure(capture.get(), *node_code, verbose);
+    report_node_failure(capture.get(), *node_code, verbose, starts);
     return app_code;
   }
   // Holders exit once their ranks have, and the node step with them; a rank

@@ -1,6 +1,7 @@
 // hpclaunch: the command table. User commands (run, version) and the
-// internal ones each launch step runs (__node, __holder, __join), which are
-// hidden from --help. Errors are caught here, once, and printed as one line.
+// internal ones each launch step runs (__node, __holder), which are hidden
+// from --help; each rank runs hpclaunch-join, a binary of its own. Errors
+// are caught here, once, and printed as one line.
 #include <unistd.h>
 
 #include <chrono>
@@ -59,8 +60,8 @@ bool slurm_binds_tasks(const image::EnvList& env) {
 launcher::LaunchContext this_context() {
   auto env = wireup::environment_of_this_process();
   bool binds = slurm_binds_tasks(env);
-  return launcher::LaunchContext{std::move(env), current_directory(), ::getuid(), self_path(), random_hex(),
-                                 cpu_count(),    binds};
+  return launcher::LaunchContext{std::move(env), current_directory(), ::getuid(), self_path(),
+                                 random_hex(),   cpu_count(),         binds};
 }
 
 int run_command(int argc, char** argv) {
@@ -91,35 +92,8 @@ int exec_command(int argc, char** argv) {
   wireup::run_exec(launcher::make_node_spec(*options, context), launcher::make_join_options(*options, context));
 }
 
-// `__join --socket NAME --timeout S --workdir DIR [--env K=V]... -- PROG ARGS`
-int join_command(int argc, char** argv) {
-  wireup::JoinOptions o;
-  int i = 2;
-  for (; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
-    std::string_view flag = argv[i];
-    if (i + 1 >= argc) throw Error(fmt::format("__join: {} needs a value", flag));
-    std::string value = argv[++i];
-    if (flag == "--socket") {
-      o.socket_name = value;
-    } else if (flag == "--timeout") {
-      o.timeout_s = std::stoi(value);
-    } else if (flag == "--workdir") {
-      o.workdir = value;
-    } else if (flag == "--env") {
-      o.user_env.push_back(launcher::parse_env_option(value));
-    } else if (flag == "--report-bindings") {
-      o.report_bindings = value == "1";
-    } else {
-      throw Error(fmt::format("__join: unknown option {}", flag));
-    }
-  }
-  for (++i; i < argc; ++i) o.command.emplace_back(argv[i]);
-  if (o.socket_name.empty() || o.command.empty()) throw Error("__join is internal: started by `hpclaunch run`");
-  wireup::run_join(o);
-}
-
 // __node runs the MPI node step; it lives in its own binary so that this one
-// never loads libmpi (and __join is never a PMIx client).
+// never loads libmpi (and hpclaunch-join is never a PMIx client).
 int node_command(char** argv) {
   std::string node = dirname_of(self_path()) + "/hpclaunch-node";
   ::execv(node.c_str(), argv);
@@ -128,7 +102,6 @@ int node_command(char** argv) {
 
 int dispatch(int argc, char** argv) {
   std::string_view command = argc > 1 ? argv[1] : "";
-  if (command == "__join") return join_command(argc, argv);
   if (command == "__holder") return wireup::run_holder();
   if (command == "__node") return node_command(argv);
   if (command == "version" || command == "--version") {

@@ -53,9 +53,13 @@ std::vector<std::string> mpirun_prefix(const RunOptions& o, const LaunchContext&
 
 std::vector<std::string> join_command(const RunOptions& o, const LaunchContext& c, const LaunchPlan& p,
                                       const std::string& workdir) {
-  std::vector<std::string> cmd = {
-      c.self,      "__join", "--socket", p.node_spec.socket_name, "--timeout", std::to_string(o.join_timeout_s),
-      "--workdir", workdir};
+  std::vector<std::string> cmd = {dirname_of(c.self) + "/hpclaunch-join",
+                                  "--socket",
+                                  p.node_spec.socket_name,
+                                  "--timeout",
+                                  std::to_string(o.join_timeout_s),
+                                  "--workdir",
+                                  workdir};
   for (const auto& e : o.env) {
     cmd.push_back("--env");
     cmd.push_back(e);
@@ -164,14 +168,6 @@ std::vector<std::string> node_command(const LaunchContext& c, const std::string&
 }
 
 }  // namespace
-
-std::pair<std::string, std::string> parse_env_option(const std::string& text) {
-  auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0) {
-    throw Error(fmt::format("--env `{}`: expected KEY=VALUE", text), "e.g. --env OMP_NUM_THREADS=2");
-  }
-  return {text.substr(0, eq), text.substr(eq + 1)};
-}
 
 namespace {
 

@@ -13,6 +13,7 @@
 #include "image/etc_files.hpp"
 #include "image/mount_plan.hpp"
 #include "wireup/join.hpp"
+#include "wireup/join_protocol.hpp"
 #include "wireup/node_spec.hpp"
 
 namespace hl::launcher {
@@ -79,6 +80,6 @@ nlohmann::json plan_to_json(const LaunchPlan& plan);
 std::string plan_to_text(const LaunchPlan& plan);
 
 // KEY=VALUE, KEY non-empty; throws naming the --env value.
-std::pair<std::string, std::string> parse_env_option(const std::string& text);
+using wireup::parse_env_option;
 
 }  // namespace hl::launcher

@@ -177,11 +177,24 @@ class JoinServer {
   Clock::time_point last_exit_{};
 };
 
-HolderConfig read_config(int control, UniqueFd& image_fd) {
+// nullopt: the node step went away first (it failed or was stopped; it
+// says why itself).
+std::optional<HolderConfig> read_config(int control, UniqueFd& image_fd) {
   auto message = receive_message(control);
-  if (!message) throw Error("holder: the node step closed the control socket");
+  if (!message) return std::nullopt;
   if (!message->fds.empty()) image_fd = std::move(message->fds[0]);
   return nlohmann::json::parse(message->payload).get<HolderConfig>();
+}
+
+// false when the node step is gone (EPIPE): nobody is left to tell.
+bool tell_node_step(int control, const nlohmann::json& message) {
+  try {
+    send_message(control, message.dump());
+    return true;
+  } catch (const Error& e) {
+    log::info("holder: the node step went away: {}", e.what());
+    return false;
+  }
 }
 
 std::unique_ptr<image::Container> build_container(const HolderConfig& config, UniqueFd image_fd) {
@@ -252,17 +265,20 @@ int run_holder() {
   UniqueFd signals = block_termination_signals();
   UniqueFd image_fd;
   log::set_origin(host_name());
-  HolderConfig config = read_config(control.get(), image_fd);
+  // Until "serve", the node step's death (its SIGTERM to us waits in the
+  // signalfd) shows as EOF or EPIPE on the control socket: we exit quietly.
+  auto received = read_config(control.get(), image_fd);
+  if (!received) return 1;
+  const HolderConfig& config = *received;
   log::set_verbose(config.verbose);
   std::unique_ptr<image::Container> container;
   try {
     container = build_container(config, std::move(image_fd));
   } catch (const Error& e) {
-    send_message(control.get(),
-                 nlohmann::json{{"error", e.what()}, {"hint", e.hint()}, {"exit_code", e.exit_code()}}.dump());
+    tell_node_step(control.get(), {{"error", e.what()}, {"hint", e.hint()}, {"exit_code", e.exit_code()}});
     return e.exit_code();
   }
-  send_message(control.get(), nlohmann::json{{"ready", true}}.dump());
+  if (!tell_node_step(control.get(), {{"ready", true}})) return 1;
   // Ranks are let in only once every node has its container: a node step
   // that dies before that (Open MPI 4.1.4 crashes in MPI_Init now and then
   // under load) leaves no rank inside a container whose holder is gone, and

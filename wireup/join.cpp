@@ -48,7 +48,7 @@ Joined ask_holder(const JoinOptions& options, JoinRequest request) {
   }
   if (!message) {
     throw Error("the container holder on this node went away before answering",
-                "the node step failed: see its error above");
+                "the node step failed or was stopped: hpclaunch shows its error when the launch ends");
   }
   Joined joined{decode_reply(message->payload), {}, {}};
   if (!joined.reply.ok) {
@@ -106,6 +106,32 @@ std::string path_value() {
 }
 
 }  // namespace
+
+JoinOptions parse_join_arguments(int argc, char** argv) {
+  JoinOptions o;
+  int i = 1;
+  for (; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
+    std::string_view flag = argv[i];
+    if (i + 1 >= argc) throw Error(fmt::format("hpclaunch-join: {} needs a value", flag));
+    std::string value = argv[++i];
+    if (flag == "--socket") {
+      o.socket_name = value;
+    } else if (flag == "--timeout") {
+      o.timeout_s = std::stoi(value);
+    } else if (flag == "--workdir") {
+      o.workdir = value;
+    } else if (flag == "--env") {
+      o.user_env.push_back(parse_env_option(value));
+    } else if (flag == "--report-bindings") {
+      o.report_bindings = value == "1";
+    } else {
+      throw Error(fmt::format("hpclaunch-join: unknown option {}", flag));
+    }
+  }
+  for (++i; i < argc; ++i) o.command.emplace_back(argv[i]);
+  if (o.socket_name.empty() || o.command.empty()) throw Error("hpclaunch-join is internal: started by `hpclaunch run`");
+  return o;
+}
 
 void run_join(const JoinOptions& options) {
   image::EnvList own = environment_of_this_process();

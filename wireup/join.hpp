@@ -1,5 +1,5 @@
 #pragma once
-// `hpclaunch __join`: one per rank, started by the app step. Never an MPI or
+// `hpclaunch-join`: one per rank, started by the app step. Never an MPI or
 // PMIx client (a PMIx client cannot init again after exec): connect to the
 // holder, receive the namespace fds, setns(user) then setns(mnt), chdir, set
 // the environment and exec the application.
@@ -22,6 +22,10 @@ struct JoinOptions {
   bool quiet_unless_first = false;
   bool report_bindings = false;
 };
+
+// `hpclaunch-join --socket NAME --timeout S --workdir DIR [--env K=V]...
+// [--report-bindings 1] -- PROG ARGS...`
+JoinOptions parse_join_arguments(int argc, char** argv);
 
 // Only returns by throwing; exits 127/126 itself when exec fails.
 [[noreturn]] void run_join(const JoinOptions& options);

@@ -145,6 +145,14 @@ std::vector<std::string> compose_environment(const image::EnvList& own, const im
   return result;
 }
 
+std::pair<std::string, std::string> parse_env_option(const std::string& text) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw Error(fmt::format("--env `{}`: expected KEY=VALUE", text), "e.g. --env OMP_NUM_THREADS=2");
+  }
+  return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
 std::string rendezvous_name(uid_t uid, std::string_view job, std::string_view nonce) {
   return fmt::format("hpclaunch/{}/{}/{}", uid, job.empty() ? "nojob" : job, nonce);
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Messages between a joining rank (`hpclaunch __join`) and its node's holder,
+// Messages between a joining rank (`hpclaunch-join`) and its node's holder,
 // and the rules for the rank's final environment. Pure: unit-tested.
 #include <string>
 #include <string_view>
@@ -50,6 +50,9 @@ std::vector<std::string> compose_environment(const image::EnvList& own, const im
 
 // Abstract socket name (per network namespace, so node-local even on fake
 // nodes, and nothing to clean up in the file system).
+// `--env KEY=VALUE` (the value may hold '='); throws on anything else.
+std::pair<std::string, std::string> parse_env_option(const std::string& text);
+
 std::string rendezvous_name(uid_t uid, std::string_view job, std::string_view nonce);
 
 image::EnvList environment_of_this_process();

@@ -1,16 +1,17 @@
 // hpclaunch-node: the node step, one MPI rank per node (`hpclaunch __node`
-// execs it, so that `hpclaunch` itself never loads MPI: __join runs once per
+// execs it, so that `hpclaunch` itself never loads MPI: hpclaunch-join runs once per
 // rank and must stay light, and must never be a PMIx client).
 //
 // Rank 0 stats the image and reads its superblock once and broadcasts them;
 // every rank starts its node's holder — a separate process, since after
 // MPI_Init we are multi-threaded and unshare(CLONE_NEWUSER) would fail.
 #include <mpi.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <climits>
 #include <cstdlib>
 #include <optional>
@@ -21,7 +22,6 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/message_socket.hpp"
-#include "common/signals.hpp"
 #include "common/strings.hpp"
 #include "image/image_metadata.hpp"
 #include "wireup/holder.hpp"
@@ -67,25 +67,62 @@ void start_container(int control, const wireup::HolderConfig& config, UniqueFd i
   throw Error(j.value("error", "unknown error"), j.value("hint", ""), j.value("exit_code", 1));
 }
 
-// Waits for the holder; a termination signal is passed on to it.
+// SIGTERM, SIGINT, SIGHUP: while MPI runs, their default action (srun or
+// scancel wants us gone, and a rank stuck in MPI_Init because its peer
+// crashed must not wait for SIGKILL); after "serve", a byte on a pipe that
+// wait_for_holder turns into SIGTERM for the holder, which stops its ranks'
+// container cleanly. A handler, not a signal mask: masks are per thread, and
+// a thread MPI leaves behind would take the default action.
+std::atomic<bool> g_forward_signals{false};
+int g_signal_pipe = -1;  // write end, open for the life of the process
+
+extern "C" void on_termination_signal(int sig) {
+  if (!g_forward_signals.load()) {
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+    return;
+  }
+  auto byte = static_cast<unsigned char>(sig);
+  ssize_t ignored = ::write(g_signal_pipe, &byte, 1);
+  (void)ignored;
+}
+
+UniqueFd install_termination_handler() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) throw_errno("pipe2");
+  g_signal_pipe = fds[1];
+  struct sigaction action {};
+  action.sa_handler = on_termination_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::sigaction(sig, &action, nullptr);
+  return UniqueFd(fds[0]);
+}
+
+// Waits for the holder; a termination signal is passed on to it. A holder
+// killed by a signal is an error of ours, reported as an exit status: the
+// front end restarts only node steps that died by a signal, before "serve".
 int wait_for_holder(ChildProcess& holder, int signals) {
   while (true) {
     pollfd fds[2] = {{holder.pidfd(), POLLIN, 0}, {signals, POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) return 1;
     if (fds[1].revents & POLLIN) {
-      signalfd_siginfo info{};
-      if (::read(signals, &info, sizeof info) > 0) holder.signal(SIGTERM);
+      unsigned char byte = 0;
+      while (::read(signals, &byte, 1) > 0) holder.signal(SIGTERM);
     }
-    if (fds[0].revents & POLLIN) return holder.wait();
+    if (fds[0].revents & POLLIN) {
+      int code = holder.wait();
+      if (code <= 128) return code;
+      log::error("the container holder died (signal {})", code - 128);
+      return 1;
+    }
   }
 }
 
 int run_node_step(const wireup::NodeSpec& spec) {
   log::set_verbose(spec.verbose);
   log::set_origin(host_name());
-  // SIGTERM keeps its default action while MPI runs: a rank stuck in MPI_Init
-  // (its peer crashed) must die when srun or scancel says so, not wait for
-  // SIGKILL. Our holder follows through its parent-death signal.
+  UniqueFd signals = install_termination_handler();
   auto [control, holder_end] = message_socket_pair();
   SpawnOptions options;
   options.fd_map = {{holder_end.get(), wireup::kHolderControlFd}};
@@ -117,9 +154,7 @@ int run_node_step(const wireup::NodeSpec& spec) {
   MPI_Finalize();
   if (error) log::error("{}", error->describe());
   if (!all_ok) return error ? error->exit_code() : 1;  // ~ChildProcess stops our holder
-  // From here a termination signal is passed on to the holder, which stops
-  // its ranks' container cleanly.
-  UniqueFd signals = block_termination_signals();
+  g_forward_signals = true;
   send_message(control.get(), nlohmann::json{{"serve", true}}.dump());
   if (rank == 0) log::info("containers ready on {} node(s)", size);
   return wait_for_holder(holder, signals.get());

@@ -63,7 +63,8 @@ UniqueFd connect_rendezvous(const std::string& name, std::chrono::milliseconds t
     }
     if (std::chrono::steady_clock::now() + pause > deadline) {
       throw Error(fmt::format("no container holder on this node after {} s", timeout.count() / 1000),
-                  "the node step did not start or failed: see its error above, or raise --join-timeout");
+                  "the node step did not start or failed (hpclaunch shows its error when the launch ends), or raise "
+                  "--join-timeout");
     }
     std::this_thread::sleep_for(pause);
     // Short pauses: a refused connect on an abstract socket costs microseconds,

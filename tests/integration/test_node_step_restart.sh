@@ -39,7 +39,7 @@ launch
 expect_eq 139 "$code" "launch whose node step crashes every time"
 expect_eq 2 "$(grep -c "starting it again" <<<"$out")" "restarts"
 grep -q '^hello rank=' <<<"$out" && fail "ranks ran without a container: $out"
-grep -q "the node step failed (SIGSEGV)" <<<"$out" || fail "no node-step failure message in: $out"
+grep -q "error: the node step died (SIGSEGV.*); started 3 times" <<<"$out" || fail "no node-step failure message in: $out"
 expect_no_leftovers "$baseline"
 
 echo PASS

@@ -46,7 +46,7 @@ TEST(Plan, MpirunOutsideSlurm) {
   EXPECT_EQ(p.node_step.front(), "mpirun");
   EXPECT_TRUE(contains(p.node_step, "ppr:1:node"));
   EXPECT_TRUE(contains(p.node_step, "__node"));
-  EXPECT_TRUE(contains(p.app_step, "__join"));
+  EXPECT_TRUE(contains(p.app_step, "/opt/hl/hpclaunch-join"));
   EXPECT_TRUE(contains(p.app_step, "--oversubscribe"));
   EXPECT_FALSE(contains(p.app_step, "--allow-run-as-root"));
   // The program and its arguments come last, untouched.
