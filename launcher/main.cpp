@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/main_guard.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "devices/topology_command.hpp"
@@ -121,13 +122,5 @@ int dispatch(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return dispatch(argc, argv);
-  } catch (const Error& e) {
-    log::error("{}", e.describe());
-    return e.exit_code();
-  } catch (const std::exception& e) {
-    log::error("{}", e.what());
-  }
-  return 1;
+  return run_main([&] { return dispatch(argc, argv); });
 }

@@ -21,6 +21,7 @@
 #include "common/child_process.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/main_guard.hpp"
 #include "common/message_socket.hpp"
 #include "common/strings.hpp"
 #include "image/image_metadata.hpp"
@@ -163,17 +164,11 @@ int run_node_step(const wireup::NodeSpec& spec) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
+  return run_main([&] {
     if (argc != 4 || std::strcmp(argv[2], "--spec") != 0) {
       log::error("hpclaunch-node is internal: started by `hpclaunch run`");
       return 2;
     }
     return run_node_step(nlohmann::json::parse(argv[3]).get<wireup::NodeSpec>());
-  } catch (const Error& e) {
-    log::error("{}", e.describe());
-    return e.exit_code();
-  } catch (const std::exception& e) {
-    log::error("node step: {}", e.what());
-  }
-  return 1;
+  });
 }
