@@ -10,13 +10,10 @@ chown "$TEST_USER:" "$WORK/solver.sbatch"
 
 # --- the solver, 50 steps, as the example batch script runs it -----------------------
 start=$(now)
-set +e
-as_user HPCLAUNCH="$HPCLAUNCH" IMAGE="$IMAGE" timeout -k 5 300 \
-  sbatch --wait -J "$JOB_NAME" -N4 -n64 --ntasks-per-node=16 -t 5 -o "$WORK/out/solver-%j.out" "$WORK/solver.sbatch" 50 >"$WORK/sbatch.out" 2>&1
-rc=$?
-set -e
+sbatch_wait solver HPCLAUNCH="$HPCLAUNCH" IMAGE="$IMAGE" timeout -k 5 300 \
+  sbatch --wait -J "$JOB_NAME" -N4 -n64 --ntasks-per-node=16 -t 5 -o "$WORK/out/solver-%j.out" "$WORK/solver.sbatch" 50
 solver_secs=$(since "$start")
-out=$(cat "$WORK"/out/solver-*.out 2>/dev/null || true)
+out=$job_out
 [ "$rc" = 0 ] || fail "solver job: sbatch --wait exit status $rc: $(cat "$WORK/sbatch.out")"$'\n'"$out"
 grep -q '^solver: ranks=64 steps=50 ' <<<"$out" || fail "no 'solver: ranks=64 steps=50' summary in the job output:"$'\n'"$out"
 residuals=$(sed -n 's/^step=\([0-9]*\) residual=\([0-9.e+-]*\)$/\2/p' <<<"$out")
@@ -32,12 +29,10 @@ write_job hello.sh <<EOF
 exec "$HPCLAUNCH" --image "$IMAGE" hello
 EOF
 start=$(now)
-set +e
-as_user timeout -k 5 300 sbatch --wait -J "$JOB_NAME" -N4 -n64 --ntasks-per-node=16 -t 5 -o "$WORK/out/hello-%j.out" "$WORK/hello.sh" >"$WORK/sbatch.out" 2>&1
-rc=$?
-set -e
+sbatch_wait hello timeout -k 5 300 \
+  sbatch --wait -J "$JOB_NAME" -N4 -n64 --ntasks-per-node=16 -t 5 -o "$WORK/out/hello-%j.out" "$WORK/hello.sh"
 hello_secs=$(since "$start")
-hout=$(cat "$WORK"/out/hello-*.out 2>/dev/null || true)
+hout=$job_out
 [ "$rc" = 0 ] || fail "hello job: sbatch --wait exit status $rc: $(cat "$WORK/sbatch.out")"$'\n'"$hout"
 lines=$(grep '^hello rank=' <<<"$hout" || true)
 [ "$(grep -c . <<<"$lines")" = 64 ] || fail "want 64 hello lines, got $(grep -c . <<<"$lines"):"$'\n'"$hout"
