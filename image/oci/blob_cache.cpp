@@ -47,6 +47,17 @@ void copy_contents(int in, int out, const std::string& source, const std::string
   }
 }
 
+// link(2) fails with ENOENT when another import renames its copy over
+// `source` between the path lookup and the link (the old inode has lost its
+// last name): two imports of one image both install it in the image cache.
+// Look the name up again, a bounded number of times.
+int link_retrying(const std::string& source, const std::string& temp) {
+  for (int attempt = 1;; ++attempt) {
+    if (::link(source.c_str(), temp.c_str()) == 0) return 0;
+    if (errno != ENOENT || attempt == 5 || ::access(source.c_str(), F_OK) != 0) return -1;
+  }
+}
+
 }  // namespace
 
 std::string default_cache_dir(const char* xdg_cache_home, const char* home) {
@@ -97,7 +108,7 @@ InstallMethod install_file(const std::string& source, const std::string& target)
   std::string temp = dirname_of(target) + "/.hpclaunch-import." + random_hex() + ".tmp";
   ScopeGuard remove_temp([&] { ::unlink(temp.c_str()); });
   InstallMethod method = InstallMethod::Hardlink;
-  if (::link(source.c_str(), temp.c_str()) != 0) {
+  if (link_retrying(source, temp) != 0) {
     if (errno != EXDEV && errno != EPERM && errno != EMLINK) throw_errno("link to", temp);
     UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
     if (!in) throw_errno("open", source);

@@ -100,6 +100,19 @@ void open_target(Transfer& t, const BlobCache& cache) {
   }
 }
 
+// The blob got its final name after has_blob said no but before we opened
+// <hex>.partial, so we created and locked a new, empty partial file: remove
+// it, unless that name belongs to another file by now (nobody but the lock
+// holder renames or removes it).
+void drop_stale_partial(const Transfer& t) {
+  struct stat ours {};
+  struct stat named {};
+  if (::fstat(t.fd.get(), &ours) == 0 && ::stat(t.path.c_str(), &named) == 0 && ours.st_dev == named.st_dev &&
+      ours.st_ino == named.st_ino) {
+    ::unlink(t.path.c_str());
+  }
+}
+
 void begin_body(Transfer& t) {
   t.body_seen = true;
   long status = t.headers.status;
@@ -268,6 +281,7 @@ std::vector<std::unique_ptr<Transfer>> prepare(const BlobCache& cache, const std
     if (!cache.has_blob(d.digest, d.size)) open_target(*t, cache);
     // Checked again after the lock: another import may just have finished it.
     if (cache.has_blob(d.digest, d.size)) {
+      if (t->fd && !t->own_temp) drop_stale_partial(*t);
       emit(*t, BlobEvent::Cached, d.size);
       continue;
     }

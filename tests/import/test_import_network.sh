@@ -108,13 +108,19 @@ import_via_proxy serial --parallel 1
 # file, the other fetches its own copy; both finish, nothing is left over.
 : >"$PROXY_LOG"
 rm -rf "$CACHE"
-hl_import --insecure "docker://$PROXY/$NS/net:v1" -o twin1.sqsh 2>/dev/null &
+twin_errors() { echo "first import's stderr:"; cat "$WORK/twin1.err"; echo "second import's stderr:"; cat "$WORK/twin2.err"; }
+hl_import --insecure "docker://$PROXY/$NS/net:v1" -o twin1.sqsh 2>"$WORK/twin1.err" &
 twin=$!
-hl_import --insecure "docker://$PROXY/$NS/net:v1" -o twin2.sqsh 2>/dev/null || fail "the second of two concurrent imports failed"
-wait "$twin" || fail "the first of two concurrent imports failed"
+twin2=0
+hl_import --insecure "docker://$PROXY/$NS/net:v1" -o twin2.sqsh 2>"$WORK/twin2.err" || twin2=$?
+twin1=0
+wait "$twin" || twin1=$?
+[ "$twin1" = 0 ] || fail "the first of two concurrent imports failed (exit $twin1): $(twin_errors)"
+[ "$twin2" = 0 ] || fail "the second of two concurrent imports failed (exit $twin2): $(twin_errors)"
 expect_same_tree "$layout" "$WORK/out/twin1.sqsh"
 expect_same_tree "$layout" "$WORK/out/twin2.sqsh"
 expect_no_temp_files
-compgen -G "$CACHE/blobs/sha256/*.partial" >/dev/null && fail "partial files left after concurrent imports"
+compgen -G "$CACHE/blobs/sha256/*.partial" >/dev/null &&
+  fail "partial files left after concurrent imports: $(compgen -G "$CACHE/blobs/sha256/*.partial") $(twin_errors)"
 stop_faultproxy
 echo "PASS"
