@@ -250,7 +250,9 @@ openmpi_init_crash() {  # JOB-OUTPUT -> true when it shows that crash
 }
 
 # as_user ARGS... for `sbatch --wait -o "$WORK/out/NAME-%j.out"`, run once more after
-# Open MPI's MPI_Init crash; sets rc and job_out (the job's output).
+# Open MPI's MPI_Init crash, or after srun died of SIGPIPE (exit 141: it lost its
+# connection to a slurmd or slurmstepd, which Slurm 22.05 here has done by crashing with
+# heap corruption); sets rc and job_out (the job's output). A second failure fails.
 sbatch_wait() {  # NAME AS_USER-ARGS...
   local name=$1 attempt
   shift
@@ -261,8 +263,15 @@ sbatch_wait() {  # NAME AS_USER-ARGS...
     rc=$?
     set -e
     job_out=$(cat "$WORK/out/$name"-*.out 2>/dev/null || true)
-    if [ "$rc" = 0 ] || [ "$attempt" = 2 ] || ! openmpi_init_crash "$job_out"; then return 0; fi
-    note "$name job: an MPI rank segfaulted in Open MPI's MPI_Init (address nil, a known Open MPI 4.1.4 race under load); running it once more"
+    [ "$rc" != 0 ] && [ "$attempt" = 1 ] || return 0
+    if openmpi_init_crash "$job_out"; then
+      note "$name job: an MPI rank segfaulted in Open MPI's MPI_Init (address nil, a known Open MPI 4.1.4 race under load); running it once more"
+    elif [ "$rc" = 141 ]; then
+      note "$name job: exit status 141 (srun killed by SIGPIPE: a Slurm daemon went away; $("$SOURCE/scripts/testcluster" status 2>&1 | head -n 1)); running it once more"
+      "$SOURCE/scripts/testcluster" status >/dev/null 2>&1 || "$SOURCE/scripts/testcluster" up "$NODES" >/dev/null
+    else
+      return 0
+    fi
   done
 }
 
