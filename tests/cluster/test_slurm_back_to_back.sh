@@ -60,8 +60,19 @@ for mode in srun companion; do
     n=$((left < CHUNK ? left : CHUNK))
     for attempt in 1 2 3; do
       lines=$(wc -l <"$WORK/out/salloc") failed_bytes=$(stat -c %s "$WORK/out/failed.$mode")
+      # Watched: once a daemon is dead the chunk's launches only fail or wait, so it is
+      # stopped at once instead of running into the loop's limits.
+      as_user timeout -k 5 300 salloc -J "$JOB_NAME" -N2 -n16 -t 5 "$WORK/loop.sh" "$mode" "$n" >>"$WORK/out/salloc" 2>&1 &
+      chunk=$!
+      while kill -0 "$chunk" 2>/dev/null; do
+        sleep 2
+        "$SOURCE/scripts/testcluster" status >/dev/null 2>&1 && continue
+        sl scancel -u "$TEST_USER" -n "$JOB_NAME" 2>/dev/null || true
+        pkill -TERM -u "$TEST_USER" -f "salloc -J $JOB_NAME" 2>/dev/null || true
+        break
+      done
       set +e
-      as_user timeout -k 5 300 salloc -J "$JOB_NAME" -N2 -n16 -t 5 "$WORK/loop.sh" "$mode" "$n" >>"$WORK/out/salloc" 2>&1
+      wait "$chunk"
       rc=$?
       set -e
       "$SOURCE/scripts/testcluster" status >/dev/null 2>&1 && break
