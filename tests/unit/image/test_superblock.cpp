@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "tests/unit/error_text.hpp"
 #include "common/error.hpp"
 #include "image/superblock.hpp"
 
@@ -35,14 +36,7 @@ SuperblockBytes valid_superblock() {
   return b;
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+std::string message_of(const std::function<void()>& f) { return hl::testing::error_text(f); }
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/unit/error_text.hpp"
 #include "common/error.hpp"
 #include "common/strings.hpp"
 #include "image/oci/auth.hpp"
@@ -11,14 +12,7 @@ using namespace hl::image::oci;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.describe();
-  }
-  return "no error";
-}
+std::string error_of(const std::function<void()>& f) { return hl::testing::error_text(f, true); }
 
 }  // namespace
 

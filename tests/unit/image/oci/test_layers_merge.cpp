@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "tests/unit/error_text.hpp"
 #include "common/error.hpp"
 #include "image/oci/layers_merge.hpp"
 
@@ -18,14 +19,7 @@ LayerEntry e(std::string path, EntryType type, std::string target = {}) {
   return {std::move(path), type, std::move(target)};
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+std::string error_of(const std::function<void()>& f) { return hl::testing::error_text(f); }
 
 // Feeds layers (given top first, as the builder reads them) and records
 // what each entry became: "w" written, "s" skipped, "l:T" link, "c" captured.

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "tests/unit/error_text.hpp"
 #include "common/error.hpp"
 #include "image/oci/manifest.hpp"
 
@@ -33,14 +34,7 @@ ImageIndex index_of(std::vector<json> entries) {
   return std::get<ImageIndex>(parse_manifest(body.dump(), "", "image t:1"));
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+std::string error_of(const std::function<void()>& f) { return hl::testing::error_text(f); }
 
 }  // namespace
 
