@@ -74,6 +74,14 @@ int exit_code_from_wait_status(int status) {
   return 1;
 }
 
+bool killed_by_signal(int code) { return code > 128 && code < 128 + 65; }
+
+std::string describe_exit(int code) {
+  if (!killed_by_signal(code)) return fmt::format("exit {}", code);
+  const char* name = ::sigabbrev_np(code - 128);
+  return name != nullptr ? fmt::format("SIG{}", name) : fmt::format("signal {}", code - 128);
+}
+
 ChildProcess::ChildProcess(pid_t pid) : pid_(pid), pidfd_(open_pidfd(pid)) {
   if (!pidfd_) throw_errno("pidfd_open");
 }

@@ -26,6 +26,10 @@ UniqueFd open_pidfd(pid_t pid);
 
 // Decoded wait status in shell convention: exit code, or 128+signal.
 int exit_code_from_wait_status(int status);
+// Such a code that means "killed by signal N" (128+N).
+bool killed_by_signal(int code);
+// "exit 3", or "SIGSEGV" for 139.
+std::string describe_exit(int code);
 
 class ChildProcess {
  public:

@@ -42,9 +42,6 @@ std::vector<std::string> step_environment(const image::EnvList& base, const imag
   return out;
 }
 
-// Exit codes in shell convention: 128+N is "killed by signal N".
-bool killed_by_signal(int code) { return code > 128 && code < 128 + 65; }
-
 bool has_exited(const ChildProcess& child) {
   pollfd fd{child.pidfd(), POLLIN, 0};
   return ::poll(&fd, 1, 0) > 0;
@@ -55,12 +52,6 @@ bool has_exited(const ChildProcess& child) {
 bool signal_arrives(int signals, int within_ms) {
   pollfd fd{signals, POLLIN, 0};
   return ::poll(&fd, 1, within_ms) > 0;
-}
-
-std::string describe_exit(int code) {
-  if (!killed_by_signal(code)) return fmt::format("exit {}", code);
-  const char* name = ::sigabbrev_np(code - 128);
-  return name != nullptr ? fmt::format("SIG{}", name) : fmt::format("signal {}", code - 128);
 }
 
 std::string captured_output(int capture) { return read_file(fmt::format("/proc/self/fd/{}", capture)); }

@@ -113,7 +113,7 @@ int wait_for_holder(ChildProcess& holder, int signals) {
     }
     if (fds[0].revents & POLLIN) {
       int code = holder.wait();
-      if (code <= 128) return code;
+      if (!killed_by_signal(code)) return code;
       log::error("the container holder died (signal {})", code - 128);
       return 1;
     }
