@@ -252,18 +252,18 @@ openmpi_init_crash() {  # JOB-OUTPUT -> true when it shows that crash
 # as_user ARGS... for `sbatch --wait -o "$WORK/out/NAME-%j.out"`, run once more after
 # Open MPI's MPI_Init crash, or after srun died of SIGPIPE (exit 141: it lost its
 # connection to a slurmd or slurmstepd, which Slurm 22.05 here has done by crashing with
-# heap corruption); sets rc and job_out (the job's output). A second failure fails.
+# heap corruption), up to 3 runs in all; sets rc and job_out (the job's output).
 sbatch_wait() {  # NAME AS_USER-ARGS...
   local name=$1 attempt
   shift
-  for attempt in 1 2; do
+  for attempt in 1 2 3; do
     rm -f "$WORK/out/$name"-*.out
     set +e
     as_user "$@" >"$WORK/sbatch.out" 2>&1
     rc=$?
     set -e
     job_out=$(cat "$WORK/out/$name"-*.out 2>/dev/null || true)
-    [ "$rc" != 0 ] && [ "$attempt" = 1 ] || return 0
+    [ "$rc" != 0 ] && [ "$attempt" -lt 3 ] || return 0
     if openmpi_init_crash "$job_out"; then
       note "$name job: an MPI rank segfaulted in Open MPI's MPI_Init (address nil, a known Open MPI 4.1.4 race under load); running it once more"
     elif [ "$rc" = 141 ]; then
