@@ -2,7 +2,8 @@
 """Runs timed trials with a timeout each; Python 3 standard library only.
 
 Used two ways:
-  * imported by bench.py (root) for single trials: run_trial();
+  * imported by context.py (root) for single trials: run_trial(); the parts
+    use its Estimator for their own budget decisions;
   * run as the test user inside one Slurm allocation for the launch-scaling
     part:  python3 runner.py PLAN.json   (salloc ... python3 runner.py plan.json)
     It runs the plan's cases in order, each `runs` times with the modes
