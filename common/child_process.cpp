@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/log.hpp"
 
 extern char** environ;
 
@@ -29,36 +30,83 @@ struct CStrings {
   }
 };
 
+// The step between fork and exec that failed, sent with its errno.
+enum class Stage : int { parent_death_signal, new_session, detach_fork, stdin, stdout, stderr, fd_map, exec };
+
+const char* stage_name(Stage stage) {
+  switch (stage) {
+    case Stage::parent_death_signal:
+      return "prctl(PR_SET_PDEATHSIG)";
+    case Stage::new_session:
+      return "setsid";
+    case Stage::detach_fork:
+      return "fork (detach)";
+    case Stage::stdin:
+      return "dup2 (stdin)";
+    case Stage::stdout:
+      return "dup2 (stdout)";
+    case Stage::stderr:
+      return "dup2 (stderr)";
+    case Stage::fd_map:
+      return "dup2 (inherited fd)";
+    case Stage::exec:
+      return "exec";
+  }
+  return "?";
+}
+
+struct ChildFailure {
+  Stage stage;
+  int err;
+};
+
 // Runs in the child between fork and exec: async-signal-safe calls only, no
-// allocation, no exceptions; failures go to the parent as an errno.
+// allocation, no exceptions; failures go to the parent as {stage, errno}.
 [[noreturn]] void exec_child(const SpawnOptions& options, char* const* argv, char* const* envp, int error_pipe) {
-  auto fail = [error_pipe]() {
-    int err = errno;
-    ssize_t ignored = ::write(error_pipe, &err, sizeof err);
+  auto fail = [error_pipe](Stage stage) {
+    ChildFailure failure{stage, errno};
+    ssize_t ignored = ::write(error_pipe, &failure, sizeof failure);
     (void)ignored;
     _exit(127);
   };
-  if (options.parent_death_signal != 0 && ::prctl(PR_SET_PDEATHSIG, options.parent_death_signal) != 0) fail();
+  if (options.parent_death_signal != 0 && ::prctl(PR_SET_PDEATHSIG, options.parent_death_signal) != 0) {
+    fail(Stage::parent_death_signal);
+  }
+  if (options.detach) {
+    if (::setsid() < 0) fail(Stage::new_session);
+    pid_t daemon = ::fork();
+    if (daemon < 0) fail(Stage::detach_fork);
+    if (daemon > 0) _exit(0);  // the daemon's parent is init from here on
+  }
   sigset_t all;
   sigemptyset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);
-  if (options.stdin_fd >= 0 && ::dup2(options.stdin_fd, STDIN_FILENO) < 0) fail();
-  if (options.stdout_fd >= 0 && ::dup2(options.stdout_fd, STDOUT_FILENO) < 0) fail();
-  if (options.stderr_fd >= 0 && ::dup2(options.stderr_fd, STDERR_FILENO) < 0) fail();
+  if (options.stdin_fd >= 0 && ::dup2(options.stdin_fd, STDIN_FILENO) < 0) fail(Stage::stdin);
+  if (options.stdout_fd >= 0 && ::dup2(options.stdout_fd, STDOUT_FILENO) < 0) fail(Stage::stdout);
+  if (options.stderr_fd >= 0 && ::dup2(options.stderr_fd, STDERR_FILENO) < 0) fail(Stage::stderr);
   for (const auto& [from, to] : options.fd_map) {
     if (from == to) {
       int flags = ::fcntl(from, F_GETFD);
-      if (flags < 0 || ::fcntl(from, F_SETFD, flags & ~FD_CLOEXEC) < 0) fail();
+      if (flags < 0 || ::fcntl(from, F_SETFD, flags & ~FD_CLOEXEC) < 0) fail(Stage::fd_map);
     } else if (::dup2(from, to) < 0) {
-      fail();
+      fail(Stage::fd_map);
     }
   }
-  if (envp != nullptr) {
-    environ = const_cast<char**>(envp);
-  }
+  if (envp != nullptr) environ = const_cast<char**>(envp);
   ::execvp(argv[0], argv);
-  fail();
+  fail(Stage::exec);
   _exit(127);  // not reached: tells the compiler this function never returns
+}
+
+// What the child reported before exec, if anything (EOF: it exec'd).
+std::optional<ChildFailure> read_failure(int pipe) {
+  ChildFailure failure{};
+  ssize_t n;
+  do {
+    n = ::read(pipe, &failure, sizeof failure);
+  } while (n < 0 && errno == EINTR);
+  if (n == sizeof failure) return failure;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -83,7 +131,14 @@ std::string describe_exit(int code) {
 }
 
 ChildProcess::ChildProcess(pid_t pid) : pid_(pid), pidfd_(open_pidfd(pid)) {
-  if (!pidfd_) throw_errno("pidfd_open");
+  if (!pidfd_) {
+    int err = errno;
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    throw system_error(err, "pidfd_open");
+  }
 }
 
 ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
@@ -97,21 +152,35 @@ ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, const Spa
   UniqueFd write_end(pipe_fds[1]);
   pid_t pid = ::fork();
   if (pid < 0) throw_errno("fork");
-  if (pid == 0) {
-    exec_child(options, args.pointers.data(), env ? env->pointers.data() : nullptr, write_end.get());
-  }
+  if (pid == 0) exec_child(options, args.pointers.data(), env ? env->pointers.data() : nullptr, write_end.get());
   ChildProcess child(pid);
   write_end.reset();
-  int child_errno = 0;
-  ssize_t n;
-  do {
-    n = ::read(read_end.get(), &child_errno, sizeof child_errno);
-  } while (n < 0 && errno == EINTR);
-  if (n == sizeof child_errno) {
-    child.wait();
-    throw system_error(child_errno, "cannot run", argv[0]);
+  auto failure = read_failure(read_end.get());
+  // A detached daemon's first child exits at once: reap it, own nothing.
+  if (options.detach) child.wait();
+  if (failure) {
+    if (child.running()) child.wait();
+    throw system_error(failure->err, fmt::format("cannot run `{}`: {}", argv[0], stage_name(failure->stage)));
   }
   return child;
+}
+
+ChildProcess ChildProcess::run_in_child(const std::function<int()>& body, int parent_death_signal) {
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    int code = 1;
+    try {
+      if (parent_death_signal != 0) ::prctl(PR_SET_PDEATHSIG, parent_death_signal);
+      code = body();
+    } catch (const Error& e) {
+      log::error("{}", e.describe());
+    } catch (const std::exception& e) {
+      log::error("{}", e.what());
+    }
+    _exit(code);
+  }
+  return ChildProcess(pid);
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept

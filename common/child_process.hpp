@@ -1,8 +1,12 @@
 #pragma once
 // A child process that must be reaped: the destructor kills (SIGKILL) and
 // reaps a child that is still running, so no failure path leaks processes.
+// Every child of hpclaunch goes through here: programs (spawn), functions
+// run in a forked copy of a single-threaded parent (run_in_child), and
+// daemons that must outlive us (SpawnOptions::detach).
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +23,9 @@ struct SpawnOptions {
   int stdin_fd = -1;
   std::optional<std::vector<std::string>> env;  // nullopt: inherit environ
   int parent_death_signal = 0;                  // PR_SET_PDEATHSIG
+  // A daemon: new session, reparented to init (double fork), nobody's child.
+  // spawn() returns once it has exec'd; the returned object owns nothing.
+  bool detach = false;
 };
 
 // A pollable fd that becomes readable when `pid` exits (-1 on error, errno set).
@@ -34,9 +41,15 @@ std::string describe_exit(int code);
 class ChildProcess {
  public:
   ChildProcess() = default;
-  // fork + execvp(argv[0]); exec failures come back over a CLOEXEC pipe as
-  // errno and are thrown here with the program name.
+  // fork + execvp(argv[0]). A failure between fork and exec comes back over
+  // a CLOEXEC pipe as {stage, errno} and is thrown here, naming the program
+  // and the step ("cannot run `x`: exec: No such file or directory").
   static ChildProcess spawn(const std::vector<std::string>& argv, const SpawnOptions& options = {});
+  // fork, then `body` in the child; its return value is the exit status.
+  // Only for single-threaded parents (after fork only the calling thread
+  // exists: a lock another thread held would stay locked). An exception
+  // escaping `body` is printed as one line and exits 1.
+  static ChildProcess run_in_child(const std::function<int()>& body, int parent_death_signal = 0);
 
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;
@@ -59,6 +72,8 @@ class ChildProcess {
   int terminate(int grace_ms);
 
  private:
+  // Takes ownership of `pid`; if no pidfd can be opened the child is killed
+  // and reaped before the error propagates.
   explicit ChildProcess(pid_t pid);
   pid_t pid_ = -1;
   UniqueFd pidfd_;

@@ -1,13 +1,14 @@
 #include "common/strings.hpp"
 
-#include <fcntl.h>
-#include <ftw.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <charconv>
 #include <cerrno>
 #include <climits>
+
+#include <fmt/format.h>
 
 #include "common/error.hpp"
 #include "common/unique_fd.hpp"
@@ -32,38 +33,33 @@ std::string lowercase(std::string_view text) {
   return out;
 }
 
+long long parse_integer(std::string_view text, std::string_view what, long long min, long long max) {
+  long long value = 0;
+  auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || err != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    throw Error(fmt::format("{}=`{}` is not a whole number from {} to {}", what, text, min, max),
+                fmt::format("set {} to a number", what));
+  }
+  return value;
+}
+
+std::string human_bytes(std::uint64_t bytes) {
+  if (bytes < 1000) return fmt::format("{} B", bytes);
+  const char* units[] = {"KB", "MB", "GB", "TB"};
+  double value = static_cast<double>(bytes) / 1000;
+  int unit = 0;
+  while (value >= 1000 && unit < 3) {
+    value /= 1000;
+    ++unit;
+  }
+  return fmt::format("{:.1f} {}", value, units[unit]);
+}
+
 bool starts_with_any(std::string_view text, const std::vector<std::string_view>& prefixes) {
   for (auto prefix : prefixes) {
     if (text.starts_with(prefix)) return true;
   }
   return false;
-}
-
-std::string read_file(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw_errno("open", path);
-  std::string content;
-  char buffer[8192];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("read", path);
-    if (n == 0) break;
-    content.append(buffer, static_cast<std::size_t>(n));
-  }
-  return content;
-}
-
-void write_file(const std::string& path, std::string_view content, unsigned mode) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd) throw_errno("create", path);
-  std::size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("write", path);
-    done += static_cast<std::size_t>(n);
-  }
 }
 
 std::string to_hex(const void* data, std::size_t size) {
@@ -134,14 +130,6 @@ std::string dirname_of(std::string_view path) {
   if (pos == std::string_view::npos) return ".";
   if (pos == 0) return "/";
   return std::string(path.substr(0, pos));
-}
-
-void remove_tree(const std::string& path) {
-  auto remove_entry = [](const char* entry, const struct stat*, int, struct FTW*) {
-    ::remove(entry);
-    return 0;
-  };
-  ::nftw(path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 bool path_is_within(std::string_view path, std::string_view dir) {

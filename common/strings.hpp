@@ -1,5 +1,6 @@
 #pragma once
-// Small string and file helpers shared by every directory.
+// Small string helpers shared by every directory (files: common/files.hpp).
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -8,11 +9,12 @@ namespace hl {
 
 std::vector<std::string> split(std::string_view text, char separator);
 std::string lowercase(std::string_view text);
+// A whole decimal integer in [min, max]; anything else (empty, "abc", "4x",
+// out of range) throws Error naming `what` (e.g. "SLURM_NTASKS=`abc`").
+long long parse_integer(std::string_view text, std::string_view what, long long min, long long max);
+// "0 B", "512 B", "1.5 KB", "70.2 MB", "1.3 GB" (powers of 1000, as download tools show).
+std::string human_bytes(std::uint64_t bytes);
 bool starts_with_any(std::string_view text, const std::vector<std::string_view>& prefixes);
-// Reads a whole file; throws Error naming the path.
-std::string read_file(const std::string& path);
-// Writes a file (created with `mode`), throws Error naming the path.
-void write_file(const std::string& path, std::string_view content, unsigned mode = 0644);
 // 16 lowercase hex characters from getrandom(): names that must not collide.
 std::string random_hex(std::size_t bytes = 8);
 std::string to_hex(const void* data, std::size_t size);
@@ -22,8 +24,6 @@ std::string absolute_path(std::string_view path, std::string_view cwd);
 std::string current_directory();
 std::string host_name();
 std::string dirname_of(std::string_view path);
-// rm -rf without following symlinks; best effort (used on our own tmp dirs).
-void remove_tree(const std::string& path);
 // true when `path` equals `dir` or lies below it.
 bool path_is_within(std::string_view path, std::string_view dir);
 

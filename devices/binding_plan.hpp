@@ -9,28 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include "common/env.hpp"
+#include "devices/binding_options.hpp"
 #include "devices/cpu_list.hpp"
 #include "devices/topology_info.hpp"
 
 namespace hl::devices {
-
-// Same type as image::EnvList; devices does not depend on image.
-using EnvList = std::vector<std::pair<std::string, std::string>>;
-
-// none: every rank gets the whole allowed set. core: each rank its own cores,
-// packed in order (block). numa/socket: each rank a whole NUMA node/package.
-// automatic ("auto"): own contiguous cores, ranks spread evenly over packages
-// and NUMA nodes.
-enum class BindPolicy { none, core, numa, socket, automatic };
-// all: ranks see every GPU they are allowed (no variable set). per_rank:
-// CUDA_VISIBLE_DEVICES = the GPU(s) nearest to the rank's cores.
-enum class GpuSelection { none, all, per_rank };
-
-// Throw hl::Error naming the accepted values.
-BindPolicy parse_bind_policy(std::string_view text);
-GpuSelection parse_gpu_selection(std::string_view text);
-std::string_view to_string(BindPolicy policy);
-std::string_view to_string(GpuSelection gpus);
 
 struct PlanRequest {
   CpuList allowed;  // PUs the ranks may use (their affinity); empty = all

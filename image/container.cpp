@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,9 +17,11 @@
 
 #include "common/child_process.hpp"
 #include "common/error.hpp"
+#include "common/json.hpp"
 #include "common/message_socket.hpp"
 #include "common/scope_guard.hpp"
 #include "common/strings.hpp"
+#include "image/rootfs.hpp"
 #include "image/user_namespace.hpp"
 
 namespace hl::image {
@@ -53,53 +54,47 @@ void mount_staging_tmpfs(const Staging& s) {
 // pivoted into. It reports the image environment and hands back its mount
 // namespace fd, then exits; the namespace lives on through that fd.
 // Checked once per node here, so a typo gives one line instead of one per rank.
-void check_program(const ContainerConfig& config, const EnvList& image_env) {
-  if (config.program.empty()) return;
-  std::string path = config.fallback_path;
+void check_program(const ContainerSpec& spec, const std::string& fallback_path, const EnvList& image_env) {
+  if (spec.program.empty()) return;
+  std::string path = fallback_path;
   for (const auto& [k, v] : image_env) {
     if (k == "PATH") path = v;
   }
-  if (config.program.find('/') != std::string::npos) {
-    std::string full = config.program.front() == '/' ? config.program : config.workdir + "/" + config.program;
+  if (spec.program.find('/') != std::string::npos) {
+    std::string full = spec.program.front() == '/' ? spec.program : spec.workdir + "/" + spec.program;
     if (::access(full.c_str(), X_OK) == 0) return;
   } else {
     for (const auto& dir : split(path, ':')) {
-      if (::access(((dir.empty() ? "." : dir) + "/" + config.program).c_str(), X_OK) == 0) return;
+      if (::access(((dir.empty() ? "." : dir) + "/" + spec.program).c_str(), X_OK) == 0) return;
     }
   }
-  throw Error(fmt::format("program `{}` not found in the container (PATH={}, workdir {})", config.program, path,
-                          config.workdir),
+  throw Error(fmt::format("program `{}` not found in the container (PATH={}, workdir {})", spec.program, path,
+                          spec.workdir),
               "check the name, or that the image contains it", 127);
 }
 
-[[noreturn]] void run_build_child(const Staging& s, const ContainerConfig& config, int report) {
-  const RootfsSpec& spec = config.rootfs;
-  nlohmann::json reply;
+// The child of a single-threaded holder: it may allocate and throw.
+int build_root(const Staging& s, const RootfsSpec& rootfs, const ContainerSpec& spec, const NodeSetup& node,
+               int report) {
   try {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::unshare(CLONE_NEWNS) != 0) throw_errno("unshare(mount namespace)");
-    prepare_upper_layer(s.image(), s.upper(), spec);
+    prepare_upper_layer(s.image(), s.upper(), rootfs);
     mount_overlay(s.image(), s.upper(), s.work(), s.root());
-    populate_root(s.root(), spec);
+    populate_root(s.root(), rootfs);
     EnvList env = read_image_environment(s.root());
     pivot_into(s.root());
-    check_program(config, env);
+    check_program(spec, node.fallback_path, env);
     UniqueFd mntns(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
     if (!mntns) throw_errno("open", "/proc/self/ns/mnt");
-    reply = {{"env", env}};
     int fd = mntns.get();
-    send_message(report, reply.dump(), std::span(&fd, 1));
-    _exit(0);
+    send_message(report, nlohmann::json{{"env", env}}.dump(), std::span(&fd, 1));
+    return 0;
   } catch (const Error& e) {
-    reply = {{"error", e.what()}, {"hint", e.hint()}, {"exit_code", e.exit_code()}};
+    send_message(report, error_to_json(e).dump());
   } catch (const std::exception& e) {
-    reply = {{"error", e.what()}, {"hint", ""}, {"exit_code", 1}};
+    send_message(report, error_to_json(Error(e.what())).dump());
   }
-  try {
-    send_message(report, reply.dump());
-  } catch (...) {
-  }
-  _exit(1);
+  return 1;
 }
 
 // Serves FUSE while the child builds the root (its lookups need answers).
@@ -121,15 +116,14 @@ Message serve_until_built(SquashfsServer& server, int report) {
 
 }  // namespace
 
-std::unique_ptr<Container> Container::build(UniqueFd image_fd, const std::string& image_path,
-                                            const ContainerConfig& config) {
+std::unique_ptr<Container> Container::build(UniqueFd image_fd, const ContainerSpec& spec, const NodeSetup& node) {
   std::unique_ptr<Container> c(new Container());
   enter_user_and_mount_namespace(::getuid(), ::getgid());
   make_mounts_private();
   c->userns_ = UniqueFd(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
   if (!c->userns_) throw_errno("open", "/proc/self/ns/user");
 
-  Staging staging = make_staging(config.staging_parent);
+  Staging staging = make_staging(node.staging_parent);
   ScopeGuard remove_dir([&] { ::rmdir(staging.dir.c_str()); });
   mount_staging_tmpfs(staging);
   // Detached in our namespace once built: the overlay in the container keeps
@@ -138,27 +132,24 @@ std::unique_ptr<Container> Container::build(UniqueFd image_fd, const std::string
   // Opened inside the user namespace: FUSE refuses a /dev/fuse fd whose
   // opener lives in another user namespace than the mount (EINVAL).
   UniqueFd fuse_dev = open_fuse_device();
-  c->server_ = std::make_unique<SquashfsServer>(std::move(image_fd), std::move(fuse_dev), staging.image(), image_path);
+  c->server_ = std::make_unique<SquashfsServer>(std::move(image_fd), std::move(fuse_dev), staging.image(), spec.image);
 
+  RootfsSpec rootfs{add_node_mounts(spec.mounts, node.mounts), node.device_nodes, node.user};
   auto [ours, theirs] = message_socket_pair();
-  pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork");
-  if (pid == 0) {
-    ours.reset();
-    run_build_child(staging, config, theirs.get());
-  }
+  ChildProcess child = ChildProcess::run_in_child(
+      [&] {
+        ours.reset();
+        return build_root(staging, rootfs, spec, node, theirs.get());
+      },
+      SIGKILL);
   theirs.reset();
   Message report = serve_until_built(*c->server_, ours.get());
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  auto reply = nlohmann::json::parse(report.payload);
-  if (reply.contains("error")) {
-    throw Error(reply["error"].get<std::string>(), reply["hint"].get<std::string>(), reply["exit_code"].get<int>());
-  }
+  child.wait();
+  auto reply = decode_json<nlohmann::json>(report.payload, "container build report");
+  if (is_error_json(reply)) throw error_from_json(reply);
   if (report.fds.size() != 1) throw Error("container build child sent no mount namespace");
   c->mntns_ = std::move(report.fds[0]);
-  c->image_env_ = reply["env"].get<EnvList>();
+  c->image_env_ = reply.value("env", EnvList{});
   return c;
 }
 

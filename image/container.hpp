@@ -6,26 +6,18 @@
 #include <string>
 
 #include "common/unique_fd.hpp"
+#include "image/container_spec.hpp"
 #include "image/etc_files.hpp"
-#include "image/rootfs.hpp"
 #include "image/squashfuse_server.hpp"
 
 namespace hl::image {
-
-struct ContainerConfig {
-  RootfsSpec rootfs;
-  std::string staging_parent = "/tmp";  // node-local; the staging dir lives there only during the build
-  std::string program;                  // checked inside the built container (once per node)
-  std::string workdir;
-  std::string fallback_path;  // PATH when the image's /etc/environment sets none
-};
 
 class Container {
  public:
   // Must run in a single-threaded process. On failure everything made so far
   // (mounts, staging dir, build child) is undone before the error propagates.
-  static std::unique_ptr<Container> build(UniqueFd image_fd, const std::string& image_path,
-                                          const ContainerConfig& config);
+  // `image_fd` is the image named by spec.image, already checked.
+  static std::unique_ptr<Container> build(UniqueFd image_fd, const ContainerSpec& spec, const NodeSetup& node);
 
   SquashfsServer& server() { return *server_; }
   int user_namespace_fd() const { return userns_.get(); }

@@ -30,13 +30,6 @@ std::string with_line(std::string_view content, const std::string& line) {
 
 }  // namespace
 
-std::string env_value(const EnvList& env, std::string_view key) {
-  for (const auto& [k, v] : env) {
-    if (k == key) return v;
-  }
-  return {};
-}
-
 EnvList parse_environment_file(std::string_view text) {
   EnvList env;
   for (const auto& raw : split(text, '\n')) {

@@ -6,12 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/env.hpp"
+
 namespace hl::image {
-
-using EnvList = std::vector<std::pair<std::string, std::string>>;
-
-// The value of `key` in `env`, "" when absent.
-std::string env_value(const EnvList& env, std::string_view key);
 
 // /etc/environment as pam_env and enroot read it: KEY=VALUE lines, `export`
 // prefix allowed, matching quotes stripped, comments and blank lines skipped.

@@ -28,21 +28,12 @@ std::size_t depth(const std::string& path) {
   return static_cast<std::size_t>(std::count(path.begin(), path.end(), '/'));
 }
 
+void sort_parents_first(std::vector<MountSpec>& plan) {
+  std::stable_sort(plan.begin(), plan.end(),
+                   [](const MountSpec& a, const MountSpec& b) { return depth(a.target) < depth(b.target); });
+}
+
 }  // namespace
-
-void to_json(nlohmann::json& j, const MountSpec& m) {
-  j = {{"source", m.source},       {"target", m.target},     {"read_only", m.read_only},
-       {"recursive", m.recursive}, {"optional", m.optional}, {"origin", m.origin}};
-}
-
-void from_json(const nlohmann::json& j, MountSpec& m) {
-  m.source = j.at("source").get<std::string>();
-  m.target = j.at("target").get<std::string>();
-  m.read_only = j.at("read_only").get<bool>();
-  m.recursive = j.at("recursive").get<bool>();
-  m.optional = j.at("optional").get<bool>();
-  m.origin = j.at("origin").get<std::string>();
-}
 
 MountSpec parse_mount_option(std::string_view text, std::string_view cwd) {
   auto parts = split(text, ':');
@@ -79,7 +70,6 @@ std::vector<MountSpec> plan_mounts(const MountInputs& in) {
   if (!in.tmpdir.empty() && in.tmpdir != "/tmp") wanted.push_back(identity(in.tmpdir, "$TMPDIR"));
   if (!in.home.empty() && in.home != "/") wanted.push_back(identity(in.home, "$HOME"));
   if (!in.workdir.empty() && in.workdir != "/") wanted.push_back(identity(in.workdir, "workdir"));
-  for (const auto& dir : in.session_dirs) wanted.push_back(identity(dir, "session dir"));
 
   std::vector<MountSpec> plan;
   for (auto& m : wanted) {
@@ -91,9 +81,19 @@ std::vector<MountSpec> plan_mounts(const MountInputs& in) {
     std::erase_if(plan, [&](const MountSpec& p) { return p.target == m.target; });
     plan.push_back(std::move(m));
   }
-  std::stable_sort(plan.begin(), plan.end(),
-                   [](const MountSpec& a, const MountSpec& b) { return depth(a.target) < depth(b.target); });
+  sort_parents_first(plan);
   return plan;
 }
+
+std::vector<MountSpec> add_node_mounts(std::vector<MountSpec> plan, const std::vector<MountSpec>& node) {
+  for (const auto& m : node) {
+    bool taken = std::any_of(plan.begin(), plan.end(), [&](const MountSpec& p) { return p.target == m.target; });
+    if (!taken && !covered_by(m, plan)) plan.push_back(m);
+  }
+  sort_parents_first(plan);
+  return plan;
+}
+
+MountSpec identity_mount(const std::string& path, std::string origin) { return identity(path, std::move(origin)); }
 
 }  // namespace hl::image

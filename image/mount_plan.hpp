@@ -18,8 +18,7 @@ struct MountSpec {
   std::string origin;     // why it is there: "default", "--mount", "session dir", ...
 };
 
-void to_json(nlohmann::json& j, const MountSpec& m);
-void from_json(const nlohmann::json& j, MountSpec& m);
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MountSpec, source, target, read_only, recursive, optional, origin)
 
 struct MountInputs {
   std::vector<std::string> user_mounts;   // --mount SRC:DST[:ro|rw]
@@ -27,14 +26,22 @@ struct MountInputs {
   std::string home;                       // $HOME, bound at the same path
   std::string workdir;                    // bound so the ranks can chdir there
   std::string tmpdir;                     // $TMPDIR when it is not /tmp
-  std::vector<std::string> session_dirs;  // PMIx / Slurm / Open MPI dirs
 };
 
 // Parses one --mount value. Throws hl::Error naming the value and the fix.
 MountSpec parse_mount_option(std::string_view text, std::string_view cwd);
 
-// Defaults, then session dirs, then the user's mounts; identity binds that an
-// earlier identity bind already covers are dropped; parents mount first.
+// The front end's plan, made once per launch: defaults, then the user's
+// mounts; identity binds that an earlier identity bind already covers are
+// dropped; parents mount first.
 std::vector<MountSpec> plan_mounts(const MountInputs& in);
+
+// What only a node knows, added to the front end's plan under the same
+// rules: its PMIx / Slurm / Open MPI session dirs (identity binds, dropped
+// when covered), its devices. A mount of the plan at the same target wins.
+std::vector<MountSpec> add_node_mounts(std::vector<MountSpec> plan, const std::vector<MountSpec>& node);
+
+// An identity bind (same path inside) that is skipped where the path is missing.
+MountSpec identity_mount(const std::string& path, std::string origin);
 
 }  // namespace hl::image

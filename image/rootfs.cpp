@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/files.hpp"
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
 

@@ -15,8 +15,8 @@
 #include "common/log.hpp"
 #include "common/scope_guard.hpp"
 #include "common/signals.hpp"
+#include "common/files.hpp"
 #include "common/strings.hpp"
-#include "wireup/join_protocol.hpp"
 
 namespace hl::launcher {
 namespace {
@@ -31,15 +31,8 @@ constexpr int kNodeStepFailureMs = 300;
 constexpr int kNodeStepRestarts = 2;
 constexpr int kStopSignalWaitMs = 200;
 
-std::vector<std::string> step_environment(const image::EnvList& base, const image::EnvList& extra) {
-  image::EnvList env = base;
-  for (const auto& [key, value] : extra) {
-    std::erase_if(env, [&](const auto& kv) { return kv.first == key; });
-    env.emplace_back(key, value);
-  }
-  std::vector<std::string> out;
-  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
-  return out;
+std::vector<std::string> step_environment(const EnvList& base, const EnvList& extra) {
+  return env_assignments(env_overlay(base, extra));
 }
 
 bool has_exited(const ChildProcess& child) {
@@ -127,7 +120,7 @@ int run_plan(const LaunchPlan& plan, bool verbose) {
   UniqueFd capture(::memfd_create("hpclaunch-node-step", MFD_CLOEXEC));
   if (!capture) throw_errno("memfd_create");
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  image::EnvList common = wireup::environment_of_this_process();
+  EnvList common = environment_of_this_process();
   for (const auto& kv : plan.step_env) common.push_back(kv);
 
   SpawnOptions node_options;

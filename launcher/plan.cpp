@@ -5,27 +5,35 @@
 
 #include "common/error.hpp"
 #include "common/strings.hpp"
-#include "devices/binding_plan.hpp"
+#include "image/mount_plan.hpp"
 #include "wireup/join_protocol.hpp"
 
 namespace hl::launcher {
 namespace {
 
-using image::env_value;
+constexpr int kMaxTasks = 1 << 24;
 
-std::string choose_launcher(const RunOptions& o, const image::EnvList& env) {
+std::string staging_parent(const LaunchContext& c) {
+  std::string tmpdir = env_value(c.env, "TMPDIR");
+  return tmpdir.empty() ? "/tmp" : tmpdir;
+}
+
+Launcher choose_launcher(const RunOptions& o, const EnvList& env) {
   bool in_allocation = !env_value(env, "SLURM_JOB_ID").empty();
-  if (o.launcher == "auto") return in_allocation ? "srun" : "mpirun";
-  if (o.launcher == "srun" && !in_allocation) {
+  if (o.launcher == Launcher::automatic) return in_allocation ? Launcher::srun : Launcher::mpirun;
+  if (o.launcher == Launcher::srun && !in_allocation) {
     throw Error("--launcher srun needs a Slurm allocation", "run inside sbatch or salloc, or use --launcher mpirun");
-  }
-  if (o.launcher != "srun" && o.launcher != "mpirun") {
-    throw Error(fmt::format("--launcher `{}` is not known", o.launcher), "use auto, mpirun or srun");
   }
   return o.launcher;
 }
 
-int choose_ntasks(const RunOptions& o, const image::EnvList& env) {
+// A Slurm count variable as a number: it comes from the environment, which
+// anyone running hpclaunch may have set to anything.
+int slurm_count(const EnvList& env, const char* key) {
+  return static_cast<int>(parse_integer(env_value(env, key), key, 1, kMaxTasks));
+}
+
+int choose_ntasks(const RunOptions& o, const EnvList& env) {
   if (o.ntasks) {
     if (*o.ntasks < 1) throw Error(fmt::format("-n must be at least 1 (got {})", *o.ntasks), "give -n 1 or more");
     return *o.ntasks;
@@ -35,8 +43,7 @@ int choose_ntasks(const RunOptions& o, const image::EnvList& env) {
   }
   // Inside an allocation, like srun: the allocation's task count.
   for (auto key : {"SLURM_NTASKS", "SLURM_NPROCS", "SLURM_JOB_NUM_NODES"}) {
-    std::string value = env_value(env, key);
-    if (!value.empty()) return std::stoi(value);
+    if (!env_value(env, key).empty()) return slurm_count(env, key);
   }
   return 1;
 }
@@ -51,29 +58,17 @@ std::vector<std::string> mpirun_prefix(const RunOptions& o, const LaunchContext&
   return cmd;
 }
 
-std::vector<std::string> join_command(const RunOptions& o, const LaunchContext& c, const LaunchPlan& p,
-                                      const std::string& workdir) {
-  std::vector<std::string> cmd = {dirname_of(c.self) + "/hpclaunch-join",
-                                  "--socket",
-                                  p.node_spec.socket_name,
-                                  "--timeout",
-                                  std::to_string(o.join_timeout_s),
-                                  "--workdir",
-                                  workdir};
-  for (const auto& e : o.env) {
-    cmd.push_back("--env");
-    cmd.push_back(e);
-  }
-  if (o.report_bindings) cmd.insert(cmd.end(), {"--report-bindings", "1"});
-  cmd.push_back("--");
+// What each rank runs: its join spec travels in the app step's environment.
+std::vector<std::string> join_command(const RunOptions& o, const LaunchContext& c) {
+  std::vector<std::string> cmd = {dirname_of(c.self) + "/hpclaunch-join", "--"};
   cmd.insert(cmd.end(), o.command.begin(), o.command.end());
   return cmd;
 }
 
-void plan_mpirun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const std::vector<std::string>& node_cmd,
-                 const std::string& workdir) {
+void plan_mpirun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const std::vector<std::string>& node_cmd) {
+  // Open MPI passes a variable to remote nodes only when named with -x.
   p.node_step = mpirun_prefix(o, c);
-  p.node_step.insert(p.node_step.end(), {"--map-by", "ppr:1:node", "--stdin", "none"});
+  p.node_step.insert(p.node_step.end(), {"--map-by", "ppr:1:node", "--stdin", "none", "-x", wireup::kLaunchSpecVariable});
   p.node_step.insert(p.node_step.end(), node_cmd.begin(), node_cmd.end());
   // Two mpiruns starting at once race to mkdir the same session dir
   // (/tmp/ompi.HOST.UID: "File exists"), and a signalled mpirun leaves its
@@ -81,17 +76,18 @@ void plan_mpirun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, con
   // Both lie in the staging parent, which the container binds.
   for (auto [step, env] : {std::pair{"node", &p.node_env}, std::pair{"app", &p.app_env}}) {
     p.session_dirs.push_back(
-        fmt::format("{}/ompi.hpclaunch-{}.{}.{}", p.node_spec.staging_parent, step, c.uid, c.nonce));
+        fmt::format("{}/ompi.hpclaunch-{}.{}.{}", staging_parent(c), step, c.uid, c.nonce));
     env->emplace_back("OMPI_MCA_orte_top_session_dir", p.session_dirs.back());
   }
   // mpirun waits 1 s between SIGCONT, SIGTERM and SIGKILL even for ranks
   // that already exited; the node step handles SIGTERM at once.
   p.node_env.emplace_back("OMPI_MCA_odls_base_sigkill_timeout", "0");
   p.app_step = mpirun_prefix(o, c);
-  p.app_step.insert(p.app_step.end(), {"-n", std::to_string(p.ntasks), "--oversubscribe"});
+  p.app_step.insert(p.app_step.end(),
+                    {"-n", std::to_string(p.ntasks), "--oversubscribe", "-x", wireup::kJoinSpecVariable});
   // Its "Primary job terminated normally ..." banners repeat what our exit code says.
   if (!o.verbose) p.app_step.insert(p.app_step.end(), {"--mca", "orte_execute_quiet", "1"});
-  auto join = join_command(o, c, p, workdir);
+  auto join = join_command(o, c);
   p.app_step.insert(p.app_step.end(), join.begin(), join.end());
   // Open MPI busy-polls; with more ranks than cores one step costs 250x more.
   if (o.hostfile.empty() && p.ntasks > c.local_cpus) p.step_env.emplace_back("OMPI_MCA_mpi_yield_when_idle", "1");
@@ -109,16 +105,19 @@ int srun_node_count(const RunOptions& o, const LaunchContext& c, int ntasks) {
     if (*o.nodes < 1) throw Error(fmt::format("-N must be at least 1 (got {})", *o.nodes));
     return *o.nodes;
   }
-  std::string nodes = env_value(c.env, "SLURM_JOB_NUM_NODES");
-  if (nodes.empty()) nodes = env_value(c.env, "SLURM_NNODES");
-  int count = nodes.empty() ? 1 : std::stoi(nodes);
+  int count = 1;
+  for (auto key : {"SLURM_JOB_NUM_NODES", "SLURM_NNODES"}) {
+    if (!env_value(c.env, key).empty()) {
+      count = slurm_count(c.env, key);
+      break;
+    }
+  }
   if (o.ntasks_per_node && *o.ntasks_per_node > 0)
     count = std::min(count, (ntasks + *o.ntasks_per_node - 1) / *o.ntasks_per_node);
   return std::max(1, std::min(count, ntasks));
 }
 
-void plan_srun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const std::vector<std::string>& node_cmd,
-               const std::string& workdir) {
+void plan_srun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const std::vector<std::string>& node_cmd) {
   std::string nodes = std::to_string(srun_node_count(o, c, p.ntasks));
   // Explicit -n with -N: srun otherwise inherits the batch script's task count.
   p.node_step = {"srun",
@@ -136,8 +135,8 @@ void plan_srun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const
   // Fewer nodes than the allocation: srun picks them per step, so the
   // holders and the ranks could land on different nodes. --relative=0 makes
   // both steps start at the allocation's first node.
-  std::string job_nodes = env_value(c.env, "SLURM_JOB_NUM_NODES");
-  bool subset = !job_nodes.empty() && std::stoi(nodes) < std::stoi(job_nodes);
+  bool subset = !env_value(c.env, "SLURM_JOB_NUM_NODES").empty() &&
+                std::stoi(nodes) < slurm_count(c.env, "SLURM_JOB_NUM_NODES");
   if (subset) p.node_step.insert(p.node_step.begin() + 1, "--relative=0");
   p.node_step.insert(p.node_step.end(), node_cmd.begin(), node_cmd.end());
   p.app_step = {"srun", "--overlap", "-N", nodes, "-n", std::to_string(p.ntasks), "--mpi=pmix", "--kill-on-bad-exit=1"};
@@ -152,28 +151,24 @@ void plan_srun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const
   if (!o.distribution.empty()) p.app_step.push_back("--distribution=" + o.distribution);
   // srun's notes ("cluster configuration lacks support for cpu binding") are not the app's output.
   if (!o.verbose) p.app_step.push_back("--quiet");
-  auto join = join_command(o, c, p, workdir);
+  auto join = join_command(o, c);
   p.app_step.insert(p.app_step.end(), join.begin(), join.end());
 }
 
 // HPCLAUNCH_NODE_STEP_WRAPPER (tests only): words put before the node step's
 // command on every node, e.g. "strace -ff -o /tmp/t/trace" to count its stats.
-std::vector<std::string> node_command(const LaunchContext& c, const std::string& spec) {
+std::vector<std::string> node_command(const LaunchContext& c) {
   std::vector<std::string> cmd;
   for (auto& word : split(env_value(c.env, "HPCLAUNCH_NODE_STEP_WRAPPER"), ' ')) {
     if (!word.empty()) cmd.push_back(word);
   }
-  cmd.insert(cmd.end(), {c.self, "__node", "--spec", spec});
+  cmd.insert(cmd.end(), {dirname_of(c.self) + "/hpclaunch-node", "step"});
   return cmd;
 }
 
-}  // namespace
-
-namespace {
-
 // The node step moves a few hundred bytes (one bcast, one allreduce), but
 // MPI_Init probing UCX costs ~220 ms per launch here: use ob1 over TCP.
-void add_light_mpi_settings(image::EnvList& env) {
+void add_light_mpi_settings(EnvList& env) {
   for (auto [key, value] : {std::pair{"OMPI_MCA_pml", "ob1"}, std::pair{"OMPI_MCA_btl", "self,tcp"},
                             std::pair{"OMPI_MCA_osc", "pt2pt"}, std::pair{"OMPI_MCA_coll", "basic,libnbc,self"}}) {
     env.emplace_back(key, value);
@@ -182,56 +177,69 @@ void add_light_mpi_settings(image::EnvList& env) {
 
 }  // namespace
 
-wireup::NodeSpec make_node_spec(const RunOptions& o, const LaunchContext& c) {
+std::pair<std::string, std::string> parse_env_option(const std::string& text) {
+  auto kv = split_assignment(text);
+  if (!kv) throw Error(fmt::format("--env `{}`: expected KEY=VALUE", text), "e.g. --env OMP_NUM_THREADS=2");
+  return *kv;
+}
+
+std::string_view to_string(Launcher launcher) {
+  switch (launcher) {
+    case Launcher::automatic:
+      return "auto";
+    case Launcher::mpirun:
+      return "mpirun";
+    case Launcher::srun:
+      return "srun";
+  }
+  return "auto";
+}
+
+Launcher parse_launcher(std::string_view text) {
+  for (auto l : {Launcher::automatic, Launcher::mpirun, Launcher::srun}) {
+    if (text == to_string(l)) return l;
+  }
+  throw Error(fmt::format("--launcher `{}` is not known", text), "use auto, mpirun or srun");
+}
+
+wireup::LaunchSpec make_launch_spec(const RunOptions& o, const LaunchContext& c) {
   if (o.command.empty()) {
     throw Error("no program given", "usage: hpclaunch -n N --image IMAGE.sqsh PROGRAM [ARGS...]");
   }
   if (o.image.empty()) throw Error("--image is required", "give the squashfs image: --image app.sqsh");
-  for (const auto& e : o.env) parse_env_option(e);
   if (o.join_timeout_s < 1) throw Error("--join-timeout must be at least 1 second");
-  std::string workdir = o.workdir.empty() ? c.cwd : absolute_path(o.workdir, c.cwd);
+  wireup::LaunchSpec spec;
+  image::ContainerSpec& container = spec.container;
+  container.image = absolute_path(o.image, c.cwd);  // lexical only: one node does the one stat
+  container.workdir = o.workdir.empty() ? c.cwd : absolute_path(o.workdir, c.cwd);
+  container.program = o.command.front();
   std::string tmpdir = env_value(c.env, "TMPDIR");
-  wireup::NodeSpec spec;
-  spec.image_path = absolute_path(o.image, c.cwd);  // lexical only: rank 0 of the node step does the one stat
-  spec.mounts = image::MountInputs{o.mounts, c.cwd, env_value(c.env, "HOME"), workdir, tmpdir, {}};
-  spec.socket_name = wireup::rendezvous_name(c.uid, env_value(c.env, "SLURM_JOB_ID"), c.nonce);
-  spec.join_timeout_s = o.join_timeout_s;
-  spec.staging_parent = tmpdir.empty() ? "/tmp" : tmpdir;
-  spec.verbose = o.verbose;
-  spec.program = o.command.front();
-  spec.bind = std::string(devices::to_string(devices::parse_bind_policy(o.bind)));
-  spec.gpus = std::string(devices::to_string(devices::parse_gpu_selection(o.gpus)));
-  spec.cpus_per_rank = o.cpus_per_task.value_or(0);
-  image::plan_mounts(spec.mounts);  // validates --mount values
-  return spec;
-}
-
-wireup::JoinOptions make_join_options(const RunOptions& o, const LaunchContext& c) {
-  wireup::JoinOptions join;
-  join.workdir = o.workdir.empty() ? c.cwd : absolute_path(o.workdir, c.cwd);
-  for (const auto& e : o.env) join.user_env.push_back(parse_env_option(e));
+  container.mounts = image::plan_mounts({o.mounts, c.cwd, env_value(c.env, "HOME"), container.workdir, tmpdir});
+  spec.binding = devices::BindingOptions{o.bind, o.gpus, o.cpus_per_task.value_or(0)};
+  wireup::JoinSpec& join = spec.join;
+  join.socket_name = wireup::rendezvous_name(c.uid, env_value(c.env, "SLURM_JOB_ID"), c.nonce);
   join.timeout_s = o.join_timeout_s;
-  join.command = o.command;
+  join.workdir = container.workdir;
+  for (const auto& e : o.env) join.user_env.push_back(parse_env_option(e));
   join.report_bindings = o.report_bindings;
-  return join;
+  spec.verbose = o.verbose;
+  return spec;
 }
 
 LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
   LaunchPlan p;
-  p.node_spec = make_node_spec(o, c);
+  p.spec = make_launch_spec(o, c);
   p.launcher = choose_launcher(o, c.env);
   p.ntasks = choose_ntasks(o, c.env);
-  const auto& spec = p.node_spec;
-  const std::string& workdir = spec.mounts.workdir;
-  p.mounts = image::plan_mounts(spec.mounts);
-
-  auto node_cmd = node_command(c, nlohmann::json(spec).dump());
-  if (p.launcher == "mpirun") {
-    plan_mpirun(o, c, p, node_cmd, workdir);
+  auto node_cmd = node_command(c);
+  if (p.launcher == Launcher::mpirun) {
+    plan_mpirun(o, c, p, node_cmd);
   } else {
-    plan_srun(o, c, p, node_cmd, workdir);
+    plan_srun(o, c, p, node_cmd);
   }
   add_light_mpi_settings(p.node_env);
+  p.node_env.emplace_back(wireup::kLaunchSpecVariable, wireup::encode(p.spec));
+  p.app_env.emplace_back(wireup::kJoinSpecVariable, wireup::encode(p.spec.join));
   if (c.uid == 0) {
     p.step_env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT", "1");
     p.step_env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
@@ -240,29 +248,40 @@ LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
 }
 
 nlohmann::json plan_to_json(const LaunchPlan& p) {
-  return {{"launcher", p.launcher},   {"ntasks", p.ntasks},
-          {"node_step", p.node_step}, {"app_step", p.app_step},
-          {"step_env", p.step_env},   {"node_env", p.node_env},
-          {"app_env", p.app_env},     {"image", p.node_spec.image_path},
-          {"mounts", p.mounts},       {"socket", p.node_spec.socket_name}};
+  return {{"launcher", to_string(p.launcher)},
+          {"ntasks", p.ntasks},
+          {"node_step", p.node_step},
+          {"app_step", p.app_step},
+          {"step_env", p.step_env},
+          {"node_env", p.node_env},
+          {"app_env", p.app_env},
+          {"image", p.spec.container.image},
+          {"mounts", p.spec.container.mounts},
+          {"socket", p.spec.join.socket_name},
+          {"launch_spec", p.spec}};
 }
 
 std::string plan_to_text(const LaunchPlan& p) {
-  std::string out = fmt::format("launcher: {} ({} tasks)\nimage: {}\n", p.launcher, p.ntasks, p.node_spec.image_path);
+  std::string out =
+      fmt::format("launcher: {} ({} tasks)\nimage: {}\n", to_string(p.launcher), p.ntasks, p.spec.container.image);
   out += fmt::format("node step: {}\n", fmt::join(p.node_step, " "));
   out += fmt::format("app step:  {}\n", fmt::join(p.app_step, " "));
   out += "environment of both steps:\n";
-  for (const auto& [k, v] : p.step_env) out += fmt::format("  {}={}\n", k, v);
-  for (const auto& [k, v] : p.node_env) out += fmt::format("  {}={}  (node step only)\n", k, v);
-  for (const auto& [k, v] : p.app_env) out += fmt::format("  {}={}  (app step only)\n", k, v);
+  // The specs are long JSON (--json shows them whole).
+  auto shown = [](const std::string& key, const std::string& value) {
+    return key.starts_with("HPCLAUNCH_INTERNAL_") ? fmt::format("<{} bytes of JSON>", value.size()) : value;
+  };
+  for (const auto& [k, v] : p.step_env) out += fmt::format("  {}={}\n", k, shown(k, v));
+  for (const auto& [k, v] : p.node_env) out += fmt::format("  {}={}  (node step only)\n", k, shown(k, v));
+  for (const auto& [k, v] : p.app_env) out += fmt::format("  {}={}  (app step only)\n", k, shown(k, v));
   out +=
       "container mounts (plus /dev: null zero full random urandom tty pts shm; plus PMIx session dirs found on each "
       "node):\n";
-  for (const auto& m : p.mounts) {
+  for (const auto& m : p.spec.container.mounts) {
     out += fmt::format("  {} -> {}{}{}  [{}]\n", m.source, m.target, m.read_only ? " ro" : "",
                        m.optional ? " (if present)" : "", m.origin);
   }
-  out += fmt::format("rendezvous: @{}\n", p.node_spec.socket_name);
+  out += fmt::format("rendezvous: @{}\n", p.spec.join.socket_name);
   return out;
 }
 

@@ -33,7 +33,7 @@ struct Joined {
   UniqueFd mntns;
 };
 
-Joined ask_holder(const JoinOptions& options, JoinRequest request) {
+Joined ask_holder(const JoinSpec& options, JoinRequest request) {
   if (request.local_size == 0) request.local_size = options.local_size;
   UniqueFd sock = connect_rendezvous(options.socket_name, std::chrono::seconds(options.timeout_s));
   if (peer_credentials(sock.get()).uid != ::getuid()) {
@@ -70,7 +70,7 @@ void enter(const Joined& joined) {
 
 // Binds this process as the node's plan says (inside the cpuset it was
 // given); affinity and memory policy survive exec. Returns the device env.
-image::EnvList apply_planned_binding(const JoinOptions& options, const JoinRequest& request, const JoinReply& reply) {
+EnvList apply_planned_binding(const JoinSpec& options, const JoinRequest& request, const JoinReply& reply) {
   if (reply.binding.empty()) return {};
   auto planned = devices::rank_binding_from_json(nlohmann::json::parse(reply.binding));
   auto applied = devices::apply_binding(planned);
@@ -107,38 +107,19 @@ std::string path_value() {
 
 }  // namespace
 
-JoinOptions parse_join_arguments(int argc, char** argv) {
-  JoinOptions o;
-  int i = 1;
-  for (; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
-    std::string_view flag = argv[i];
-    if (i + 1 >= argc) throw Error(fmt::format("hpclaunch-join: {} needs a value", flag));
-    std::string value = argv[++i];
-    if (flag == "--socket") {
-      o.socket_name = value;
-    } else if (flag == "--timeout") {
-      o.timeout_s = std::stoi(value);
-    } else if (flag == "--workdir") {
-      o.workdir = value;
-    } else if (flag == "--env") {
-      o.user_env.push_back(parse_env_option(value));
-    } else if (flag == "--report-bindings") {
-      o.report_bindings = value == "1";
-    } else {
-      throw Error(fmt::format("hpclaunch-join: unknown option {}", flag));
-    }
-  }
-  for (++i; i < argc; ++i) o.command.emplace_back(argv[i]);
-  if (o.socket_name.empty() || o.command.empty()) throw Error("hpclaunch-join is internal: started by `hpclaunch run`");
-  return o;
+std::vector<std::string> parse_join_command(int argc, char** argv) {
+  int first = argc > 1 && std::strcmp(argv[1], "--") == 0 ? 2 : 1;
+  std::vector<std::string> command(argv + first, argv + argc);
+  if (command.empty()) throw Error("hpclaunch-join is internal: started by `hpclaunch run`", "run hpclaunch instead", 2);
+  return command;
 }
 
-void run_join(const JoinOptions& options) {
-  image::EnvList own = environment_of_this_process();
+void run_join(const JoinSpec& options, const std::vector<std::string>& command) {
+  EnvList own = environment_of_this_process();
   JoinRequest request = request_from_environment(own);
   request.allowed_cpus = devices::format_cpu_list(devices::current_allowed_cpus());
   Joined joined = ask_holder(options, request);
-  image::EnvList device_env = apply_planned_binding(options, request, joined.reply);
+  EnvList device_env = apply_planned_binding(options, request, joined.reply);
   enter(joined);
   change_directory(options.workdir);
   std::vector<std::string> env = compose_environment(own, joined.reply.image_env, device_env, options.user_env);
@@ -148,17 +129,17 @@ void run_join(const JoinOptions& options) {
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   std::vector<char*> argv;
-  for (const auto& a : options.command) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   // execvp searches the PATH of `environ`: the container's, set just above.
   environ = envp.data();
   ::execvp(argv[0], argv.data());
   int err = errno;
   if (err == ENOENT) {
-    log::error("program `{}` not found in the container (PATH={})", options.command[0], path_value());
+    log::error("program `{}` not found in the container (PATH={})", command[0], path_value());
     std::_Exit(127);
   }
-  log::error("cannot run `{}` in the container: {}", options.command[0], std::strerror(err));
+  log::error("cannot run `{}` in the container: {}", command[0], std::strerror(err));
   std::_Exit(126);
 }
 

@@ -6,28 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "image/etc_files.hpp"
+#include "wireup/launch_spec.hpp"
 
 namespace hl::wireup {
 
-struct JoinOptions {
-  std::string socket_name;
-  std::string workdir;
-  image::EnvList user_env;  // --env K=V
-  int timeout_s = 120;
-  std::vector<std::string> command;
-  int local_size = 0;  // used when the launcher's variables do not say
-  // Companion mode: a failed container is reported by local rank 0 only,
-  // so a node prints its error once, not once per task.
-  bool quiet_unless_first = false;
-  bool report_bindings = false;
-};
-
-// `hpclaunch-join --socket NAME --timeout S --workdir DIR [--env K=V]...
-// [--report-bindings 1] -- PROG ARGS...`
-JoinOptions parse_join_arguments(int argc, char** argv);
+// `hpclaunch-join [--] PROG ARGS...`, with the JoinSpec in kJoinSpecVariable:
+// the program and its arguments, exactly as the user gave them.
+std::vector<std::string> parse_join_command(int argc, char** argv);
 
 // Only returns by throwing; exits 127/126 itself when exec fails.
-[[noreturn]] void run_join(const JoinOptions& options);
+[[noreturn]] void run_join(const JoinSpec& spec, const std::vector<std::string>& command);
 
 }  // namespace hl::wireup

@@ -7,5 +7,8 @@
 #include "wireup/join.hpp"
 
 int main(int argc, char** argv) {
-  return hl::run_main([&]() -> int { hl::wireup::run_join(hl::wireup::parse_join_arguments(argc, argv)); });
+  return hl::run_main([&]() -> int {
+    auto command = hl::wireup::parse_join_command(argc, argv);
+    hl::wireup::run_join(hl::wireup::join_spec_from_environment("hpclaunch-join"), command);
+  });
 }

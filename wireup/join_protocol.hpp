@@ -6,7 +6,9 @@
 #include <sys/types.h>
 #include <vector>
 
-#include "image/etc_files.hpp"
+#include <nlohmann/json.hpp>
+
+#include "common/env.hpp"
 
 namespace hl::wireup {
 
@@ -22,12 +24,15 @@ struct JoinReply {
   bool ok = false;
   std::string error;
   std::string hint;
-  image::EnvList image_env;  // from the image's /etc/environment
+  EnvList image_env;  // from the image's /etc/environment
   int exit_code = 0;         // with !ok: the status the rank exits with
   std::string binding;       // devices::RankBinding as JSON, "" for none
   std::vector<std::string> library_dirs;
   std::vector<std::string> bin_dirs;
 };
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinRequest, rank, local_rank, local_size, allowed_cpus, cuda_visible_devices)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinReply, ok, error, hint, image_env, exit_code, binding, library_dirs, bin_dirs)
 
 std::string encode(const JoinRequest& r);
 std::string encode(const JoinReply& r);
@@ -36,7 +41,7 @@ JoinRequest decode_request(std::string_view text);
 JoinReply decode_reply(std::string_view text);
 
 // Rank identity from the launcher's environment (Open MPI or Slurm).
-JoinRequest request_from_environment(const image::EnvList& env);
+JoinRequest request_from_environment(const EnvList& env);
 
 // The rank's environment: its own (host) variables, overridden by the image's
 // /etc/environment (PATH, LD_LIBRARY_PATH ... must come from the image),
@@ -45,16 +50,11 @@ JoinRequest request_from_environment(const image::EnvList& env);
 // finally the user's --env values win over everything.
 // `device` (CUDA_VISIBLE_DEVICES, UCX_NET_DEVICES ... of the binding plan)
 // comes after the image's and may set launcher-prefixed variables.
-std::vector<std::string> compose_environment(const image::EnvList& own, const image::EnvList& image,
-                                             const image::EnvList& device, const image::EnvList& user);
+std::vector<std::string> compose_environment(const EnvList& own, const EnvList& image,
+                                             const EnvList& device, const EnvList& user);
 
 // Abstract socket name (per network namespace, so node-local even on fake
 // nodes, and nothing to clean up in the file system).
-// `--env KEY=VALUE` (the value may hold '='); throws on anything else.
-std::pair<std::string, std::string> parse_env_option(const std::string& text);
-
 std::string rendezvous_name(uid_t uid, std::string_view job, std::string_view nonce);
-
-image::EnvList environment_of_this_process();
 
 }  // namespace hl::wireup

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/files.hpp"
 #include "common/strings.hpp"
 #include "image/oci/blob_fetcher.hpp"
 #include "image/oci/digest.hpp"

@@ -25,18 +25,6 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-std::string human_bytes(std::uint64_t bytes) {
-  if (bytes < 1000) return fmt::format("{} B", bytes);
-  const char* units[] = {"KB", "MB", "GB", "TB"};
-  double value = static_cast<double>(bytes) / 1000;
-  int unit = 0;
-  while (value >= 1000 && unit < 3) {
-    value /= 1000;
-    ++unit;
-  }
-  return fmt::format("{:.1f} {}", value, units[unit]);
-}
-
 std::string progress_bar_line(std::string_view label, std::uint64_t done, std::uint64_t total, double bytes_per_second,
                               std::string_view state, int bar_width) {
   int filled = total == 0 ? bar_width : static_cast<int>(static_cast<double>(done) / total * bar_width);

@@ -13,14 +13,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/strings.hpp"  // human_bytes
 #include "image/oci/blob_fetcher.hpp"
 
 namespace hl::image::oci {
 
 enum class ProgressStyle { Bars, Lines, Json };
 
-// "0 B", "512 B", "1.5 KB", "70.2 MB", "1.3 GB" (powers of 1000, as download tools show).
-std::string human_bytes(std::uint64_t bytes);
 // "sha256:0123456789ab  [######------]  12.0 MB / 30.0 MB  45.0 MB/s  downloading"
 std::string progress_bar_line(std::string_view label, std::uint64_t done, std::uint64_t total, double bytes_per_second,
                               std::string_view state, int bar_width = 24);

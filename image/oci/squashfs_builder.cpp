@@ -22,6 +22,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/scope_guard.hpp"
+#include "common/files.hpp"
 #include "common/strings.hpp"
 #include "image/oci/layers_archive.hpp"
 #include "image/oci/layers_config.hpp"

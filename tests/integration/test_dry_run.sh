@@ -4,8 +4,8 @@
 source "$(dirname "$0")/lib.sh"
 out=$(hl --dry-run -n 8 --image "$IMAGE" --mount /opt:/opt:ro solver --steps 5)
 echo "$out"
-grep -q "^node step: mpirun .*__node" <<<"$out" || fail "no node step"
-grep -q "^app step:  mpirun .*-n 8 .*/hpclaunch-join .* -- solver --steps 5$" <<<"$out" || fail "no app step"
+grep -q "^node step: mpirun .*hpclaunch-node step$" <<<"$out" || fail "no node step"
+grep -q "^app step:  mpirun .*-n 8 .*/hpclaunch-join -- solver --steps 5$" <<<"$out" || fail "no app step"
 grep -q "/opt -> /opt ro" <<<"$out" || fail "no --mount in the plan"
 hl --dry-run --json -n 8 --image "$IMAGE" solver | python3 -c '
 import json, sys

@@ -12,7 +12,9 @@ from common import MODE_TITLE, log, write_csv
 NAME = "holder"
 SHARE = 0.08
 
-ROLES = {"__holder": "holder", "__node": "node step"}  # hpclaunch's argv[1] -> process role
+# (binary, argv[1]) of hpclaunch's own processes -> their role
+ROLES = {("hpclaunch-node", "holder"): "holder", ("hpclaunch-node", "step"): "node step",
+         ("hpclaunch-node", "companion-holder"): "daemon holder"}
 
 
 def node_of_netns():
@@ -26,16 +28,13 @@ def node_of_netns():
     return m
 
 
-def role_of(argv, fields):
-    """The role of an hpclaunch process from its argv and /proc/PID/stat fields, or None."""
+def role_of(argv):
+    """The role of an hpclaunch process from its argv, or None."""
+    binary = os.path.basename(argv[0].decode(errors="replace"))
     sub = argv[1].decode(errors="replace") if len(argv) > 1 else ""
-    if sub in ROLES:
-        return ROLES[sub]
-    if sub == "exec":
-        ppid = fields[1]
-        parent = open(f"/proc/{ppid}/comm").read().strip() if os.path.exists(f"/proc/{ppid}") else ""
-        return None if parent == "slurmstepd" else "daemon holder"  # slurmstepd's child: a task not yet exec'd
-    return "front end" if sub.startswith("-") else None
+    if (binary, sub) in ROLES:
+        return ROLES[(binary, sub)]
+    return "front end" if binary == "hpclaunch" and sub.startswith("-") else None
 
 
 def sample_process(pid, uid, prefix, nets, hz):
@@ -43,13 +42,13 @@ def sample_process(pid, uid, prefix, nets, hz):
     if os.stat(f"/proc/{pid}").st_uid != uid:
         return None
     argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-    if not argv or argv[0].decode(errors="replace") != prefix:
+    if not argv or not argv[0].decode(errors="replace").startswith(prefix):
         return None
     stat = open(f"/proc/{pid}/stat").read()
     fields = stat.rsplit(")", 1)[1].split()
     if fields[0] == "Z":
         return None
-    role = role_of(argv, fields)
+    role = role_of(argv)
     if role is None:
         return None
     cpu = (int(fields[11]) + int(fields[12])) / hz

@@ -40,8 +40,8 @@ TEST(MountPlan, DefaultsAndSessionDirs) {
   MountInputs in;
   in.home = "/home/u";
   in.workdir = "/home/u/run";  // covered by $HOME
-  in.session_dirs = {"/tmp/ompi.x.1000", "/var/spool/slurmd"};
-  auto plan = plan_mounts(in);
+  auto plan = add_node_mounts(plan_mounts(in), {identity_mount("/tmp/ompi.x.1000", "session dir"),
+                                                identity_mount("/var/spool/slurmd", "session dir")});
   for (const char* t : {"/proc", "/sys", "/tmp", "/etc/hosts", "/etc/resolv.conf", "/home/u", "/var/spool/slurmd"}) {
     EXPECT_NE(find_target(plan, t), nullptr) << t;
   }

@@ -10,7 +10,7 @@ using namespace hl::launcher;
 
 namespace {
 
-LaunchContext context(image::EnvList env = {}, uid_t uid = 1000) {
+LaunchContext context(EnvList env = {}, uid_t uid = 1000) {
   env.emplace_back("HOME", "/home/u");
   return LaunchContext{env, "/home/u/run", uid, "/opt/hl/hpclaunch", "0123456789abcdef", 2};
 }
@@ -40,12 +40,12 @@ std::string error_of(const RunOptions& o, const LaunchContext& c) {
 
 TEST(Plan, MpirunOutsideSlurm) {
   LaunchPlan p = make_plan(options(), context());
-  EXPECT_EQ(p.launcher, "mpirun");
+  EXPECT_EQ(p.launcher, Launcher::mpirun);
   EXPECT_EQ(p.ntasks, 4);
-  EXPECT_EQ(p.node_spec.image_path, "/home/u/run/app.sqsh");
+  EXPECT_EQ(p.spec.container.image, "/home/u/run/app.sqsh");
   EXPECT_EQ(p.node_step.front(), "mpirun");
   EXPECT_TRUE(contains(p.node_step, "ppr:1:node"));
-  EXPECT_TRUE(contains(p.node_step, "__node"));
+  EXPECT_TRUE(contains(p.node_step, "/opt/hl/hpclaunch-node"));
   EXPECT_TRUE(contains(p.app_step, "/opt/hl/hpclaunch-join"));
   EXPECT_TRUE(contains(p.app_step, "--oversubscribe"));
   EXPECT_FALSE(contains(p.app_step, "--allow-run-as-root"));
@@ -71,7 +71,7 @@ TEST(Plan, SrunInsideAllocation) {
   RunOptions o = options();
   o.ntasks.reset();
   LaunchPlan p = make_plan(o, c);
-  EXPECT_EQ(p.launcher, "srun");
+  EXPECT_EQ(p.launcher, Launcher::srun);
   EXPECT_EQ(p.ntasks, 64) << "-n defaults to the allocation's task count";
   auto n_of = [](const std::vector<std::string>& cmd) { return *(std::find(cmd.begin(), cmd.end(), "-n") + 1); };
   EXPECT_EQ(n_of(p.node_step), "4") << "explicit -n, or srun inherits the batch task count";
@@ -82,7 +82,7 @@ TEST(Plan, SrunInsideAllocation) {
   EXPECT_FALSE(contains(make_plan(o, c).app_step, "--cpu-bind=none")) << "task/none: srun would complain";
   EXPECT_EQ(n_of(p.app_step), "64");
   EXPECT_TRUE(contains(p.app_step, "--kill-on-bad-exit=1"));
-  EXPECT_EQ(p.node_spec.socket_name, "hpclaunch/1000/77/0123456789abcdef");
+  EXPECT_EQ(p.spec.join.socket_name, "hpclaunch/1000/77/0123456789abcdef");
 }
 
 TEST(Plan, SrunPassesUserOptionsAndNeverUsesMoreNodesThanRanks) {
@@ -114,12 +114,12 @@ TEST(Plan, NodeStepWrapperForTests) {
   LaunchPlan p = make_plan(options(), context({{"HPCLAUNCH_NODE_STEP_WRAPPER", "strace -ff -o /tmp/t/trace"}}));
   auto it = std::find(p.node_step.begin(), p.node_step.end(), "strace");
   ASSERT_NE(it, p.node_step.end());
-  EXPECT_EQ(*(it + 4), "/opt/hl/hpclaunch");
+  EXPECT_EQ(*(it + 4), "/opt/hl/hpclaunch-node");
 }
 
 TEST(Plan, MpirunInsideAllocationOverlaps) {
   RunOptions o = options();
-  o.launcher = "mpirun";
+  o.launcher = Launcher::mpirun;
   LaunchPlan p = make_plan(o, context({{"SLURM_JOB_ID", "77"}}));
   EXPECT_NE(std::find(p.step_env.begin(), p.step_env.end(),
                       std::pair<std::string, std::string>{"OMPI_MCA_plm_slurm_args", "--overlap"}),
@@ -139,7 +139,7 @@ TEST(Plan, BadInputGivesOneClearLine) {
   o.env = {"NOEQUALS"};
   EXPECT_EQ(error_of(o, context()), "--env `NOEQUALS`: expected KEY=VALUE");
   o = options();
-  o.launcher = "srun";
+  o.launcher = Launcher::srun;
   EXPECT_EQ(error_of(o, context()), "--launcher srun needs a Slurm allocation");
   o = options();
   o.mounts = {"/x"};
@@ -150,7 +150,7 @@ TEST(Plan, NoncesMakeDistinctRendezvous) {
   auto c1 = context();
   auto c2 = context();
   c2.nonce = "fedcba9876543210";
-  EXPECT_NE(make_plan(options(), c1).node_spec.socket_name, make_plan(options(), c2).node_spec.socket_name);
+  EXPECT_NE(make_plan(options(), c1).spec.join.socket_name, make_plan(options(), c2).spec.join.socket_name);
 }
 
 TEST(Plan, WorkdirAndEnvReachTheJoiner) {
@@ -158,10 +158,11 @@ TEST(Plan, WorkdirAndEnvReachTheJoiner) {
   o.workdir = "sub";
   o.env = {"A=1", "B=x=y"};
   LaunchPlan p = make_plan(o, context());
-  auto wd = std::find(p.app_step.begin(), p.app_step.end(), "--workdir");
-  ASSERT_NE(wd, p.app_step.end());
-  EXPECT_EQ(*(wd + 1), "/home/u/run/sub");
-  EXPECT_TRUE(contains(p.app_step, "B=x=y"));
+  // The join spec travels in the app step's environment, not on its command line.
+  auto join = wireup::decode_join_spec(env_value(p.app_env, wireup::kJoinSpecVariable));
+  EXPECT_EQ(join.workdir, "/home/u/run/sub");
+  EXPECT_EQ(join.user_env, (EnvList{{"A", "1"}, {"B", "x=y"}}));
+  EXPECT_FALSE(contains(p.app_step, "B=x=y")) << "no --env value on a world-readable command line";
   EXPECT_EQ(parse_env_option("B=x=y"), (std::pair<std::string, std::string>{"B", "x=y"}));
 }
 

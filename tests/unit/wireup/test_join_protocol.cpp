@@ -4,7 +4,8 @@
 
 #include "common/error.hpp"
 #include "wireup/join_protocol.hpp"
-#include "wireup/node_spec.hpp"
+#include "wireup/launch_spec.hpp"
+#include "wireup/node_setup.hpp"
 
 using namespace hl;
 using namespace hl::wireup;
@@ -109,15 +110,27 @@ TEST(NodeSpec, PmixClientDirBaseFromMpiConf) {
   EXPECT_EQ(pmix_client_dir_base(""), "");
 }
 
-TEST(NodeSpec, JsonRoundTrip) {
-  NodeSpec s;
-  s.image_path = "/img.sqsh";
-  s.mounts.user_mounts = {"/a:/b"};
-  s.mounts.workdir = "/w";
-  s.socket_name = "hpclaunch/1/nojob/x";
-  s.program = "solver";
-  NodeSpec back = nlohmann::json(s).get<NodeSpec>();
-  EXPECT_EQ(back.image_path, "/img.sqsh");
-  EXPECT_EQ(back.mounts.user_mounts, s.mounts.user_mounts);
-  EXPECT_EQ(back.program, "solver");
+TEST(LaunchSpec, JsonRoundTrip) {
+  LaunchSpec s;
+  s.container.image = "/img.sqsh";
+  s.container.mounts = {image::MountSpec{"/a", "/b", true, false, false, "--mount"}};
+  s.container.workdir = "/w";
+  s.container.program = "solver";
+  s.binding.gpus = devices::GpuSelection::per_rank;
+  s.join.socket_name = "hpclaunch/1/nojob/x";
+  s.join.user_env = {{"A", "x=y"}};
+  LaunchSpec back = decode_launch_spec(encode(s));
+  EXPECT_EQ(back.container.image, "/img.sqsh");
+  ASSERT_EQ(back.container.mounts.size(), 1u);
+  EXPECT_EQ(back.container.mounts[0].target, "/b");
+  EXPECT_TRUE(back.container.mounts[0].read_only);
+  EXPECT_EQ(back.container.program, "solver");
+  EXPECT_EQ(back.binding.gpus, devices::GpuSelection::per_rank);
+  EXPECT_EQ(back.join.user_env, s.join.user_env);
+  EXPECT_EQ(decode_join_spec(encode(s.join)).socket_name, "hpclaunch/1/nojob/x");
+}
+
+TEST(LaunchSpec, RejectsGarbage) {
+  EXPECT_THROW(decode_launch_spec("{}"), Error);
+  EXPECT_THROW(decode_join_spec("not json"), Error);
 }

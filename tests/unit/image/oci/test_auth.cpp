@@ -4,6 +4,7 @@
 
 #include "tests/unit/error_text.hpp"
 #include "common/error.hpp"
+#include "common/files.hpp"
 #include "common/strings.hpp"
 #include "image/oci/auth.hpp"
 

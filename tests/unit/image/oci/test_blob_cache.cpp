@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "common/error.hpp"
+#include "common/files.hpp"
 #include "common/strings.hpp"
 #include "image/oci/blob_cache.hpp"
 #include "image/oci/digest.hpp"

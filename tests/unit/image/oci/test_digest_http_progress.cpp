@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "common/error.hpp"
+#include "common/files.hpp"
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
 #include "image/oci/digest.hpp"

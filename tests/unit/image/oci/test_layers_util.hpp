@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "common/files.hpp"
 #include "common/strings.hpp"
 #include "image/oci/squashfs_builder.hpp"
 

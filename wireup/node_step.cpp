@@ -1,10 +1,9 @@
-// hpclaunch-node: the node step, one MPI rank per node (`hpclaunch __node`
-// execs it, so that `hpclaunch` itself never loads MPI: hpclaunch-join runs once per
-// rank and must stay light, and must never be a PMIx client).
-//
-// Rank 0 stats the image and reads its superblock once and broadcasts them;
-// every rank starts its node's holder — a separate process, since after
-// MPI_Init we are multi-threaded and unshare(CLONE_NEWUSER) would fail.
+// The node step, one MPI rank per node: rank 0 stats the image and reads its
+// superblock once and broadcasts them; every rank starts its node's holder —
+// a separate process, since after MPI_Init we are multi-threaded and
+// unshare(CLONE_NEWUSER) would fail.
+#include "wireup/node_step.hpp"
+
 #include <mpi.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,25 +19,16 @@
 
 #include "common/child_process.hpp"
 #include "common/error.hpp"
+#include "common/json.hpp"
 #include "common/log.hpp"
-#include "common/main_guard.hpp"
 #include "common/message_socket.hpp"
+#include "common/self_path.hpp"
 #include "common/strings.hpp"
 #include "image/image_metadata.hpp"
-#include "wireup/holder.hpp"
-#include "wireup/holder_config.hpp"
-#include "wireup/join_protocol.hpp"
-#include "wireup/node_spec.hpp"
+#include "wireup/holder_protocol.hpp"
 
-using namespace hl;
-
+namespace hl::wireup {
 namespace {
-
-std::string self_dir() {
-  char path[PATH_MAX] = {};
-  ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
-  return n > 0 ? dirname_of(std::string(path, static_cast<std::size_t>(n))) : ".";
-}
 
 // Rank 0 reads; everyone receives the same JSON (metadata or the error).
 nlohmann::json broadcast_image_metadata(int rank, const std::string& path, UniqueFd& image_fd) {
@@ -47,25 +37,14 @@ nlohmann::json broadcast_image_metadata(int rank, const std::string& path, Uniqu
     try {
       payload = nlohmann::json{{"image", image::read_image_metadata(path, &image_fd)}}.dump();
     } catch (const Error& e) {
-      payload = nlohmann::json{{"error", e.describe()}}.dump();
+      payload = error_to_json(e).dump();
     }
   }
   int length = static_cast<int>(payload.size());
   MPI_Bcast(&length, 1, MPI_INT, 0, MPI_COMM_WORLD);
   payload.resize(static_cast<std::size_t>(length));
   MPI_Bcast(payload.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD);
-  return nlohmann::json::parse(payload);
-}
-
-// Asks the holder to build the container; throws its error.
-void start_container(int control, const wireup::HolderConfig& config, UniqueFd image_fd) {
-  int fd = image_fd.get();
-  send_message(control, nlohmann::json(config).dump(), image_fd ? std::span(&fd, 1) : std::span<const int>());
-  auto reply = receive_message(control);
-  if (!reply) throw Error("the container holder died while building the container");
-  auto j = nlohmann::json::parse(reply->payload);
-  if (j.contains("ready")) return;
-  throw Error(j.value("error", "unknown error"), j.value("hint", ""), j.value("exit_code", 1));
+  return decode_json<nlohmann::json>(payload, "image broadcast");
 }
 
 // SIGTERM, SIGINT, SIGHUP: while MPI runs, their default action (srun or
@@ -120,15 +99,17 @@ int wait_for_holder(ChildProcess& holder, int signals) {
   }
 }
 
-int run_node_step(const wireup::NodeSpec& spec) {
+}  // namespace
+
+int run_node_step(const LaunchSpec& spec) {
   log::set_verbose(spec.verbose);
   log::set_origin(host_name());
   UniqueFd signals = install_termination_handler();
   auto [control, holder_end] = message_socket_pair();
   SpawnOptions options;
-  options.fd_map = {{holder_end.get(), wireup::kHolderControlFd}};
+  options.fd_map = {{holder_end.get(), kHolderControlFd}};
   options.parent_death_signal = SIGTERM;
-  ChildProcess holder = ChildProcess::spawn({self_dir() + "/hpclaunch", "__holder"}, options);
+  ChildProcess holder = ChildProcess::spawn({self_path(), "holder"}, options);
   holder_end.reset();
 
   MPI_Init(nullptr, nullptr);
@@ -136,18 +117,21 @@ int run_node_step(const wireup::NodeSpec& spec) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   UniqueFd image_fd;
-  auto metadata = broadcast_image_metadata(rank, spec.image_path, image_fd);
+  auto metadata = broadcast_image_metadata(rank, spec.container.image, image_fd);
   std::optional<Error> error;
-  if (metadata.contains("error")) {
-    if (rank == 0) error = Error(metadata["error"].get<std::string>());
-  } else
+  if (is_error_json(metadata)) {
+    if (rank == 0) error = error_from_json(metadata);
+  } else {
     try {
-      auto config = wireup::make_holder_config(spec, metadata["image"].get<image::ImageMetadata>());
-      start_container(control.get(), config, std::move(image_fd));
+      send_request(control.get(), HolderRequest{spec, metadata.at("image").get<image::ImageMetadata>(), std::move(image_fd)});
+      await_ready(control.get());
     } catch (const Error& e) {
       error = e;
+    } catch (const nlohmann::json::exception& e) {
+      error = Error(fmt::format("malformed image broadcast: {}", e.what()));
     }
-  int ok = !error && !metadata.contains("error") ? 1 : 0;
+  }
+  int ok = !error && !is_error_json(metadata) ? 1 : 0;
   int all_ok = 0;
   MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   // Finalize before the holder lets ranks in: from here on nothing of MPI
@@ -156,19 +140,9 @@ int run_node_step(const wireup::NodeSpec& spec) {
   if (error) log::error("{}", error->describe());
   if (!all_ok) return error ? error->exit_code() : 1;  // ~ChildProcess stops our holder
   g_forward_signals = true;
-  send_message(control.get(), nlohmann::json{{"serve", true}}.dump());
+  send_serve(control.get());
   if (rank == 0) log::info("containers ready on {} node(s)", size);
   return wait_for_holder(holder, signals.get());
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  return run_main([&] {
-    if (argc != 4 || std::strcmp(argv[2], "--spec") != 0) {
-      log::error("hpclaunch-node is internal: started by `hpclaunch run`");
-      return 2;
-    }
-    return run_node_step(nlohmann::json::parse(argv[3]).get<wireup::NodeSpec>());
-  });
-}
+}  // namespace hl::wireup

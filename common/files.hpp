@@ -1,0 +1,33 @@
+#pragma once
+// Whole-file reads and writes, and tree removal that another user cannot
+// steer: every helper here names the path in its error.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace hl {
+
+// Reads a whole file; throws Error naming the path.
+std::string read_file(const std::string& path);
+// Reads at most `max_bytes` from an open regular file (`what` names it in
+// errors): a FIFO, device or directory is refused instead of read, so a
+// hostile file cannot block or flood the reader.
+std::string read_regular_file(int fd, const std::string& what, std::uint64_t max_bytes);
+// Writes a file (created with `mode`), throws Error naming the path.
+void write_file(const std::string& path, std::string_view content, unsigned mode = 0644);
+// Writes a temporary file next to `path` and renames it over `path`:
+// readers see the old content or the new, never a part.
+void write_file_atomic(const std::string& path, std::string_view content, unsigned mode = 0644);
+
+// Removes `name` (a file, symlink or directory tree) below the directory
+// `parent_fd`. Each level is opened relative to its parent's fd with
+// O_NOFOLLOW, so a directory swapped for a symlink mid-way is unlinked,
+// never followed, and nothing on another file system (a mount point below)
+// is entered. Best effort: returns false if something stayed.
+bool remove_tree_at(int parent_fd, const std::string& name);
+// The same for an absolute path (its parent directory is opened first).
+bool remove_tree(const std::string& path);
+
+}  // namespace hl

@@ -1,0 +1,22 @@
+#include "common/json.hpp"
+
+namespace hl {
+
+nlohmann::json error_to_json(const Error& e) {
+  return {{"error", e.what()}, {"hint", e.hint()}, {"exit_code", e.exit_code()}};
+}
+
+Error error_from_json(const nlohmann::json& j) {
+  auto text = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto it = j.find("exit_code");
+  int code = it != j.end() && it->is_number_integer() ? it->get<int>() : 1;
+  std::string message = text("error");
+  return Error(message.empty() ? "unknown error" : message, text("hint"), code);
+}
+
+bool is_error_json(const nlohmann::json& j) { return j.is_object() && j.contains("error"); }
+
+}  // namespace hl

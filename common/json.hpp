@@ -1,0 +1,32 @@
+#pragma once
+// JSON at process boundaries (node step, holder, joiners): one way to decode
+// a message into a typed value, and hl::Error as a message, so a peer that
+// sends garbage gets one line naming the message, not a parser stack.
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+namespace hl {
+
+// Parses `text` into T; anything malformed (syntax, missing field, wrong
+// type) is an hl::Error "malformed <what>: <detail>".
+template <typename T>
+T decode_json(std::string_view text, std::string_view what) {
+  try {
+    return nlohmann::json::parse(text).get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("malformed {}: {}", what, e.what()));
+  }
+}
+
+// {"error": message, "hint": hint, "exit_code": code}
+nlohmann::json error_to_json(const Error& e);
+Error error_from_json(const nlohmann::json& j);
+// A JSON object that carries an "error" field.
+bool is_error_json(const nlohmann::json& j);
+
+}  // namespace hl

@@ -1,0 +1,31 @@
+#pragma once
+// What a node's container is made of. ContainerSpec is what the user asked
+// for, the same on every node: planned once on the front end and carried in
+// the launch spec. NodeSetup is what each node adds from what only it knows.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "image/etc_files.hpp"
+#include "image/mount_plan.hpp"
+
+namespace hl::image {
+
+struct ContainerSpec {
+  std::string image;              // absolute (lexical: only one node stats it)
+  std::vector<MountSpec> mounts;  // defaults and --mount, planned on the front end
+  std::string program;            // looked up once per node in the built container
+  std::string workdir;            // where the ranks start
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ContainerSpec, image, mounts, program, workdir)
+
+struct NodeSetup {
+  std::vector<MountSpec> mounts;          // session dirs, devices: merged with add_node_mounts
+  std::vector<std::string> device_nodes;  // the minimal /dev (names under /dev)
+  UserEntry user;                         // gets /etc/passwd and /etc/group entries
+  std::string fallback_path;              // PATH when the image's /etc/environment sets none
+  std::string staging_parent = "/tmp";    // node-local: the root is assembled in a dir made here
+};
+
+}  // namespace hl::image

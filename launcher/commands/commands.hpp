@@ -1,0 +1,12 @@
+#pragma once
+// One function per `hpclaunch` subcommand, each in its own file; main.cpp
+// holds the table. Each gets argv with the subcommand as argv[0].
+namespace hl::launcher {
+
+int run_command(int argc, char** argv);       // run.cpp: hpclaunch [run] ... PROGRAM
+int exec_command(int argc, char** argv);      // exec.cpp: companion mode, one per task
+int import_command(int argc, char** argv);    // tools.cpp: docker:// import (hpclaunch-import)
+int topology_command(int argc, char** argv);  // tools.cpp: this node's topology (hpclaunch-node)
+int version_command(int argc, char** argv);   // tools.cpp
+
+}  // namespace hl::launcher

@@ -1,0 +1,39 @@
+#include <unistd.h>
+
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "common/self_path.hpp"
+#include "common/strings.hpp"
+#include "launcher/run_options.hpp"
+
+namespace hl::launcher {
+namespace {
+
+int cpu_count() {
+  long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+// Whether slurm.conf's TaskPlugin binds tasks (anything but task/none).
+bool slurm_binds_tasks(const EnvList& env) {
+  if (env_value(env, "SLURM_JOB_ID").empty()) return true;
+  std::string conf = env_value(env, "SLURM_CONF");
+  try {
+    for (const auto& line : split(read_file(conf.empty() ? "/etc/slurm/slurm.conf" : conf), '\n')) {
+      if (line.starts_with("TaskPlugin=")) return line.find("task/none") == std::string::npos;
+    }
+  } catch (const Error&) {
+    // Unreadable (configless clusters): assume it binds and pass --cpu-bind=none.
+  }
+  return true;
+}
+
+}  // namespace
+
+LaunchContext this_context() {
+  auto env = environment_of_this_process();
+  bool binds = slurm_binds_tasks(env);
+  return LaunchContext{std::move(env), current_directory(), ::getuid(), self_path(), random_hex(), cpu_count(), binds};
+}
+
+}  // namespace hl::launcher

@@ -1,0 +1,108 @@
+#include "launcher/run_cli.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include "common/cli_parse.hpp"
+#include "launcher/plan.hpp"
+
+namespace hl::launcher {
+namespace {
+
+constexpr const char* kRunFooter = R"(
+Commands:
+  hpclaunch [run] [OPTIONS] PROGRAM [ARGS...]   launch PROGRAM as N ranks in the image
+  srun -n N hpclaunch exec [OPTIONS] PROGRAM    companion mode: hpclaunch as each task
+  hpclaunch topology [--ranks N] [-c C] [--bind P] [--json]   this node and the plan for N ranks
+  hpclaunch import docker://IMAGE[:TAG] [-o F]  import a registry image into a .sqsh
+  hpclaunch version                             print the version
+
+Examples:
+  hpclaunch -n 4 --image build/examples/solver.sqsh solver --steps 200
+  hpclaunch -n 2 --image app.sqsh --env OMPI_MCA_btl_vader_single_copy_mechanism=cma pingpong
+  hpclaunch -n 8 --image app.sqsh --mount /scratch/$USER:/data --workdir /data ./run.sh
+  hpclaunch --dry-run -n 512 --image app.sqsh ./solver     # print the plan, run nothing
+
+Inside sbatch/salloc hpclaunch launches with srun (-n defaults to the
+allocation's task count); elsewhere with Open MPI's mpirun on this machine
+(or --hostfile).)";
+
+constexpr const char* kExecFooter = R"(
+Companion mode: srun (or mpirun) starts hpclaunch as every task; the first
+task on each node starts the node's container holder and every task joins
+it. The task count, layout and binding are the launcher's.
+
+Examples:
+  srun -n 64 hpclaunch exec --image app.sqsh ./solver
+  mpirun -n 4 hpclaunch exec --image app.sqsh --env OMP_NUM_THREADS=2 ./solver)";
+
+// What the container is and how each rank runs in it: run and exec alike.
+void add_container_options(CLI::App& app, RunOptions& o) {
+  app.prefix_command();  // everything from PROGRAM on belongs to the program
+  app.add_option("--image", o.image, "squashfs image to run in")->required();
+  app.add_option("--mount", o.mounts, "bind SRC (host) at DST in the container; repeatable")
+      ->type_name("SRC:DST[:ro]")
+      ->allow_extra_args(false);  // one value per --mount: the program follows
+  app.add_option("--env", o.env, "set a variable for the ranks; wins over the image's; repeatable")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  app.add_option("--workdir", o.workdir, "directory the ranks start in (default: the current one)");
+  app.add_option("-c,--cpus-per-task", o.cpus_per_task, "cpus per rank");
+  app.add_option_function<std::string>(
+         "--bind", [&o](const std::string& v) { o.bind = devices::parse_bind_policy(v); },
+         "where ranks run: auto spreads them over packages and NUMA nodes")
+      ->check(CLI::IsMember({"auto", "core", "numa", "socket", "none"}))
+      ->default_str("auto");
+  app.add_option_function<std::string>(
+         "--gpus", [&o](const std::string& v) { o.gpus = devices::parse_gpu_selection(v); },
+         "GPUs in the container; per-rank sets CUDA_VISIBLE_DEVICES to the nearest")
+      ->check(CLI::IsMember({"all", "none", "per-rank"}))
+      ->default_str("all");
+  app.add_flag("--report-bindings", o.report_bindings, "print each rank's cores, like mpirun --report-bindings");
+  app.add_option("--join-timeout", o.join_timeout_s, "seconds ranks and holders wait for each other")->default_val(120);
+  app.add_flag("-v,--verbose", o.verbose, "show launcher output and what each node does");
+}
+
+// How hpclaunch itself lays the ranks out (run only).
+void add_launch_options(CLI::App& app, RunOptions& o) {
+  app.add_option("-n,--ntasks", o.ntasks, "number of ranks (default inside Slurm: the allocation's)");
+  app.add_option_function<std::string>(
+         "--launcher", [&o](const std::string& v) { o.launcher = parse_launcher(v); }, "how to start the steps")
+      ->check(CLI::IsMember({"auto", "mpirun", "srun"}))
+      ->default_str("auto");
+  app.add_option("--hostfile", o.hostfile, "with mpirun: hosts to run on (default: this machine)");
+  app.add_option("-N,--nodes", o.nodes, "with srun: number of nodes (default: the allocation's)");
+  app.add_option("--ntasks-per-node", o.ntasks_per_node, "with srun: ranks per node");
+  app.add_option("--distribution", o.distribution, "with srun: task distribution (block, cyclic, ...)");
+  app.add_option("--cpu-bind", o.cpu_bind, "with srun: Slurm's binding instead of none");
+  app.add_flag("--dry-run", o.dry_run, "print the plan (steps, commands, mounts, env) and exit");
+  app.add_flag("--json", o.json, "machine-readable output (the plan with --dry-run, a summary otherwise)");
+}
+
+std::optional<RunOptions> parse(CLI::App& app, RunOptions& o, int argc, char** argv, const char* help_command) {
+  if (!parse_command_line(app, argc, argv, help_command)) return std::nullopt;
+  o.command = app.remaining();
+  if (!o.command.empty() && o.command.front() == "--") o.command.erase(o.command.begin());
+  return o;
+}
+
+}  // namespace
+
+std::optional<RunOptions> parse_run_options(int argc, char** argv) {
+  RunOptions o;
+  CLI::App app{"hpclaunch: run MPI ranks in one shared unprivileged container per node", "hpclaunch"};
+  app.footer(kRunFooter);
+  add_launch_options(app, o);
+  add_container_options(app, o);
+  return parse(app, o, argc, argv, "hpclaunch");
+}
+
+std::optional<RunOptions> parse_exec_options(int argc, char** argv) {
+  RunOptions o;
+  CLI::App app{"hpclaunch exec: run as one task of srun or mpirun, in the node's shared container",
+               "hpclaunch exec"};
+  app.footer(kExecFooter);
+  add_container_options(app, o);
+  return parse(app, o, argc, argv, "hpclaunch exec");
+}
+
+}  // namespace hl::launcher

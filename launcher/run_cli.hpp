@@ -1,0 +1,16 @@
+#pragma once
+// The command-line options of `hpclaunch run` and `hpclaunch exec`
+// (CLI11), parsed into RunOptions: the one edge where text becomes typed.
+#include <optional>
+
+#include "launcher/run_options.hpp"
+
+namespace hl::launcher {
+
+// `hpclaunch [run] ...`. nullopt after printing --help; throws hl::Error.
+std::optional<RunOptions> parse_run_options(int argc, char** argv);
+// `hpclaunch exec ...` (companion mode): the container and rank options
+// only; the task layout is srun's or mpirun's.
+std::optional<RunOptions> parse_exec_options(int argc, char** argv);
+
+}  // namespace hl::launcher

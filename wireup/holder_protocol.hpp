@@ -1,0 +1,42 @@
+#pragma once
+// The control socket between a holder and whoever started it (the node
+// step, the front end on one machine, or the first companion task): the
+// request (launch spec + the image's identity, with the image fd when the
+// starter opened it), "ready" or the build error, then "serve". One module
+// owns this wire format.
+#include <optional>
+
+#include "common/error.hpp"
+#include "common/unique_fd.hpp"
+#include "image/image_metadata.hpp"
+#include "wireup/launch_spec.hpp"
+
+namespace hl::wireup {
+
+// The holder's end of the control socket in `hpclaunch-node holder`.
+inline constexpr int kHolderControlFd = 3;
+// The listening rendezvous socket a companion task hands its daemon holder
+// (`hpclaunch-node companion-holder`).
+inline constexpr int kCompanionListenerFd = 3;
+
+struct HolderRequest {
+  LaunchSpec launch;
+  image::ImageMetadata image;  // what the first node read: the others compare, never stat
+  UniqueFd image_fd;           // set when the starter opened the image itself
+};
+
+void send_request(int control, const HolderRequest& request);
+// nullopt: the starter went away first (it failed or was stopped; it says why itself).
+std::optional<HolderRequest> receive_request(int control);
+
+void send_ready(int control);
+void send_failure(int control, const Error& error);
+// Returns once the holder is ready; throws its build error, or that it died.
+void await_ready(int control);
+
+// Once every node is ready: the holder may let ranks in.
+void send_serve(int control);
+// false when the starter closed the socket instead (a node failed).
+bool await_serve(int control);
+
+}  // namespace hl::wireup

@@ -1,0 +1,104 @@
+#include "wireup/join_server.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/child_process.hpp"
+#include "common/log.hpp"
+#include "common/message_socket.hpp"
+#include "devices/binding_render.hpp"
+#include "devices/topology.hpp"
+#include "wireup/rendezvous_socket.hpp"
+
+namespace hl::wireup {
+
+void JoinServer::serve_container(image::Container* container, const LaunchSpec& launch, const NodeFacts& facts) {
+  container_ = container;
+  launch_ = &launch;
+  facts_ = &facts;
+}
+
+void JoinServer::add_pollfds(std::vector<pollfd>& fds) const {
+  for (const auto& [fd, _] : pending_) fds.push_back({fd, POLLIN, 0});
+  for (const auto& [fd, _] : ranks_) fds.push_back({fd, POLLIN, 0});
+}
+
+void JoinServer::accept_one() {
+  UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!conn) return;
+  if (peer_credentials(conn.get()).uid != ::getuid()) return;  // not our user: drop
+  int fd = conn.get();
+  pending_.emplace(fd, std::move(conn));
+}
+
+void JoinServer::handle(int fd) {
+  if (auto it = ranks_.find(fd); it != ranks_.end()) {
+    ranks_.erase(it);  // pidfd readable: that rank exited
+    last_exit_ = Clock::now();
+    return;
+  }
+  auto it = pending_.find(fd);
+  if (it == pending_.end()) return;
+  UniqueFd conn = std::move(it->second);
+  pending_.erase(it);
+  try {
+    answer(conn.get());
+  } catch (const Error& e) {
+    log::warn("join: {}", e.what());
+  }
+}
+
+void JoinServer::answer(int conn) {
+  auto message = receive_message(conn);
+  if (!message) return;
+  JoinRequest request = decode_request(message->payload);
+  if (request.local_size > 0 && expected_ == 0) expected_ = request.local_size;
+  ++joined_;
+  if (failure_) {
+    JoinReply reply{false, failure_->what(), failure_->hint(), {}, failure_->exit_code()};
+    send_message(conn, encode(reply));
+    return;
+  }
+  // The pid comes from the kernel, not the message: the rank is this process.
+  PeerCredentials peer = peer_credentials(conn);
+  UniqueFd pidfd = open_pidfd(peer.pid);
+  if (!pidfd) throw_errno("pidfd_open joiner");
+  JoinReply reply{true, "", "", container_->image_environment(), 0, binding_for(request), facts_->library_dirs,
+                  facts_->bin_dirs};
+  int fds[2] = {container_->user_namespace_fd(), container_->mount_namespace_fd()};
+  send_message(conn, encode(reply), fds);
+  log::info("rank {} (local {}) joined, {}/{}", request.rank, request.local_rank, joined_, expected_);
+  int key = pidfd.get();
+  ranks_.emplace(key, std::move(pidfd));
+}
+
+// The node's plan for its local ranks, made once (per distinct cpuset the
+// ranks bring: normally one per step) from the host topology.
+std::string JoinServer::binding_for(const JoinRequest& request) {
+  const devices::BindingOptions& options = launch_->binding;
+  bool per_rank_gpus = options.gpus == devices::GpuSelection::per_rank;
+  if ((options.policy == devices::BindPolicy::none && !per_rank_gpus) || request.local_rank < 0) return {};
+  std::string key = fmt::format("{}|{}|{}", request.allowed_cpus, request.local_size, request.cuda_visible_devices);
+  auto it = plans_.find(key);
+  if (it == plans_.end()) {
+    if (!topology_) topology_ = devices::Topology::load_system().describe();
+    devices::PlanRequest plan_request;
+    plan_request.allowed = devices::parse_cpu_list(request.allowed_cpus);
+    plan_request.local_ranks = std::max({request.local_size, request.local_rank + 1, 1});
+    plan_request.cpus_per_rank = options.cpus_per_rank;
+    plan_request.policy = options.policy;
+    plan_request.gpus = options.gpus;
+    if (!request.cuda_visible_devices.empty()) plan_request.cuda_visible_devices = request.cuda_visible_devices;
+    it = plans_.emplace(key, devices::plan_bindings(*topology_, plan_request)).first;
+    for (const auto& w : it->second.warnings) log::warn("{}", w);
+  }
+  const auto& ranks = it->second.ranks;
+  if (static_cast<std::size_t>(request.local_rank) >= ranks.size()) return {};
+  return devices::rank_binding_to_json(ranks[static_cast<std::size_t>(request.local_rank)]).dump();
+}
+
+}  // namespace hl::wireup

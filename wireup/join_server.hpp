@@ -1,0 +1,68 @@
+#pragma once
+// The holder's side of the rendezvous: accepts connections of this user
+// only (SO_PEERCRED), answers each join request with the namespace fds, the
+// image environment and the rank's binding (planned once per node from the
+// host topology) — or with the build error in companion mode — and tracks
+// every joined rank by pidfd until it exits.
+#include <poll.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/unique_fd.hpp"
+#include "devices/binding_plan.hpp"
+#include "devices/topology_info.hpp"
+#include "image/container.hpp"
+#include "wireup/join_protocol.hpp"
+#include "wireup/launch_spec.hpp"
+#include "wireup/node_setup.hpp"
+
+namespace hl::wireup {
+
+class JoinServer {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit JoinServer(UniqueFd listener) : listener_(std::move(listener)) {}
+
+  void serve_container(image::Container* container, const LaunchSpec& launch, const NodeFacts& facts);
+  void serve_failure(const Error& e) { failure_ = e; }
+
+  int listener() const { return listener_.get(); }
+  bool finished() const { return expected_ > 0 && joined_ >= expected_ && ranks_.empty(); }
+  // Ranks joined, and all of them are gone: the job is ending or the missing
+  // ones were killed before they could join (scancel, a failed task).
+  bool all_joined_ranks_gone() const { return joined_ > 0 && ranks_.empty(); }
+  Clock::time_point last_exit() const { return last_exit_; }
+  int joined() const { return joined_; }
+  int expected() const { return expected_; }
+
+  // The connections and pidfds to poll besides the listener.
+  void add_pollfds(std::vector<pollfd>& fds) const;
+  void accept_one();
+  // A pending connection became readable, or a joined rank exited.
+  void handle(int fd);
+
+ private:
+  void answer(int conn);
+  std::string binding_for(const JoinRequest& request);
+
+  UniqueFd listener_;
+  image::Container* container_ = nullptr;
+  const LaunchSpec* launch_ = nullptr;
+  const NodeFacts* facts_ = nullptr;
+  std::optional<devices::TopologyInfo> topology_;
+  std::map<std::string, devices::BindingPlan> plans_;
+  std::optional<Error> failure_;
+  std::map<int, UniqueFd> pending_;  // connections waiting for their request
+  std::map<int, UniqueFd> ranks_;    // pidfds of joined ranks still running
+  int expected_ = 0;
+  int joined_ = 0;
+  Clock::time_point last_exit_{};
+};
+
+}  // namespace hl::wireup

@@ -1,0 +1,60 @@
+#pragma once
+// The launch config as one typed object. The front end parses the command
+// line once into a LaunchSpec; the node step gets it whole, each holder gets
+// it with the image's identity (holder_protocol.hpp), and each rank gets its
+// JoinSpec part. This file owns both wire formats: JSON in one environment
+// variable of the step, never on a command line (argv is world-readable in
+// /proc/PID/cmdline; environ is owner-only), so srun and mpirun carry them
+// like any other variable of the job.
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "common/env.hpp"
+#include "devices/binding_options.hpp"
+#include "image/container_spec.hpp"
+
+namespace hl::wireup {
+
+// What every rank needs to join its node's container.
+struct JoinSpec {
+  std::string socket_name;  // the node's rendezvous
+  int timeout_s = 120;      // --join-timeout: ranks and holders wait this long for each other
+  std::string workdir;      // where the rank starts (checked inside the container)
+  EnvList user_env;         // --env, wins over everything but nothing of the launcher's
+  bool report_bindings = false;
+  int local_size = 0;  // used when the launcher's variables do not say (companion mode)
+  // Companion mode: a failed container is reported by local rank 0 only,
+  // so a node prints its error once, not once per task.
+  bool quiet_unless_first = false;
+};
+
+struct LaunchSpec {
+  image::ContainerSpec container;
+  devices::BindingOptions binding;
+  JoinSpec join;
+  bool verbose = false;
+};
+
+// The environment variables that carry them (the app never sees them:
+// compose_environment drops HPCLAUNCH_INTERNAL_*).
+inline constexpr const char* kLaunchSpecVariable = "HPCLAUNCH_INTERNAL_LAUNCH";
+inline constexpr const char* kJoinSpecVariable = "HPCLAUNCH_INTERNAL_JOIN";
+
+std::string encode(const LaunchSpec& spec);
+std::string encode(const JoinSpec& spec);
+// Throw hl::Error "malformed ..." on anything that is not what encode wrote.
+LaunchSpec decode_launch_spec(std::string_view text);
+JoinSpec decode_join_spec(std::string_view text);
+
+// From this process's environment; a missing variable means the binary was
+// run by hand: "`program` is internal: started by `hpclaunch run`".
+LaunchSpec launch_spec_from_environment(std::string_view program);
+JoinSpec join_spec_from_environment(std::string_view program);
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinSpec, socket_name, timeout_s, workdir, user_env, report_bindings, local_size,
+                                   quiet_unless_first)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LaunchSpec, container, binding, join, verbose)
+
+}  // namespace hl::wireup

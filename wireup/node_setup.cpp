@@ -1,0 +1,113 @@
+#include "wireup/node_setup.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "common/strings.hpp"
+#include "devices/device_nodes.hpp"
+#include "devices/gpu_devices.hpp"
+
+namespace hl::wireup {
+namespace {
+
+image::UserEntry current_user() {
+  image::UserEntry u;
+  u.uid = ::getuid();
+  u.gid = ::getgid();
+  u.name = fmt::format("user{}", u.uid);
+  u.group_name = fmt::format("group{}", u.gid);
+  u.home = "/";
+  if (const passwd* pw = ::getpwuid(u.uid)) {
+    u.name = pw->pw_name;
+    u.gecos = pw->pw_gecos != nullptr ? pw->pw_gecos : "";
+    u.home = pw->pw_dir;
+  }
+  if (const group* gr = ::getgrgid(u.gid)) u.group_name = gr->gr_name;
+  return u;
+}
+
+// This node's GPUs and HCAs, when there are any and they are selected.
+void add_devices(NodeFacts& facts, devices::GpuSelection gpus) {
+  devices::DeviceRoots roots;
+  bool any_gpu = gpus != devices::GpuSelection::none && !devices::list_nvidia_device_nodes(roots.dev).empty();
+  auto host =
+      devices::discover_host_devices(roots, any_gpu ? devices::host_ldconfig_cache() : "", facts.setup.fallback_path);
+  auto binds = devices::plan_device_binds(host, roots, gpus, true);
+  for (const auto& b : binds) {
+    facts.setup.mounts.push_back(image::MountSpec{b.source, b.target, b.read_only, true, false, "device"});
+  }
+  if (!devices::with_driver_dir("", devices::kContainerDriverLibDir, binds).empty()) {
+    facts.library_dirs.emplace_back(devices::kContainerDriverLibDir);
+  }
+  if (!devices::with_driver_dir("", devices::kContainerDriverBinDir, binds).empty()) {
+    facts.bin_dirs.emplace_back(devices::kContainerDriverBinDir);
+  }
+}
+
+}  // namespace
+
+NodeFacts discover_node_facts(const LaunchSpec& launch) {
+  EnvList env = environment_of_this_process();
+  NodeFacts facts;
+  for (const auto& dir : node_session_dirs(env)) facts.setup.mounts.push_back(image::identity_mount(dir, "session dir"));
+  facts.setup.device_nodes = devices::minimal_device_nodes();
+  facts.setup.user = current_user();
+  std::string path = env_value(env, "PATH");
+  facts.setup.fallback_path = path.empty() ? "/usr/bin:/bin" : path;
+  std::string tmpdir = env_value(env, "TMPDIR");
+  facts.setup.staging_parent = tmpdir.empty() ? "/tmp" : tmpdir;
+  add_devices(facts, launch.binding.gpus);
+  return facts;
+}
+
+std::vector<std::string> session_dirs_from_environment(const EnvList& env) {
+  static const std::vector<std::string> keys = {"PMIX_SERVER_TMPDIR", "PMIX_SYSTEM_TMPDIR", "OMPI_MCA_orte_tmpdir_base",
+                                                "SLURM_PMIX_TMPDIR"};
+  std::vector<std::string> dirs;
+  for (const auto& [key, value] : env) {
+    if (value.empty() || value.front() != '/') continue;
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) continue;
+    std::string parent = dirname_of(absolute_path(value, "/"));  // "…/pmix.5.0/" has a trailing slash
+    if (parent != "/" && std::find(dirs.begin(), dirs.end(), parent) == dirs.end()) dirs.push_back(parent);
+  }
+  return dirs;
+}
+
+std::vector<std::string> node_session_dirs(const EnvList& env) {
+  auto dirs = session_dirs_from_environment(env);
+  if (env_value(env, "SLURM_JOB_ID").empty()) return dirs;
+  std::string conf = env_value(env, "SLURM_CONF");
+  std::string mpi_conf = (conf.empty() ? std::string("/etc/slurm") : dirname_of(conf)) + "/mpi.conf";
+  try {
+    std::string base = pmix_client_dir_base(read_file(mpi_conf));
+    if (!base.empty()) dirs.push_back(base);
+  } catch (const Error&) {
+    // No mpi.conf: the client dirs are under /tmp, which is bound anyway.
+  }
+  return dirs;
+}
+
+std::string pmix_client_dir_base(std::string_view mpi_conf) {
+  for (const auto& raw : split(mpi_conf, '\n')) {
+    std::string_view line = raw;
+    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    auto eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string key(line.substr(0, eq));
+    std::erase_if(key, [](char c) { return c == ' ' || c == '\t'; });
+    if (key != "PMIxCliTmpDirBase") continue;
+    std::string value(line.substr(eq + 1));
+    std::erase_if(value, [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
+    if (!value.empty() && value.front() == '/') return absolute_path(value, "/");
+  }
+  return {};
+}
+
+}  // namespace hl::wireup
