@@ -11,6 +11,8 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -35,12 +37,6 @@ struct Staging {
   std::string root() const { return dir + "/root"; }
 };
 
-Staging make_staging(const std::string& parent) {
-  std::string templ = parent + "/hpclaunch-XXXXXX";
-  if (::mkdtemp(templ.data()) == nullptr) throw_errno("create staging dir in", parent);
-  return Staging{templ};
-}
-
 void mount_staging_tmpfs(const Staging& s) {
   if (::mount("tmpfs", s.dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") != 0) {
     throw_errno("mount tmpfs", s.dir);
@@ -60,12 +56,18 @@ void check_program(const ContainerSpec& spec, const std::string& fallback_path, 
   for (const auto& [k, v] : image_env) {
     if (k == "PATH") path = v;
   }
+  // An I/O error is the image failing to read (a corrupt one), not a
+  // missing program: say which.
+  auto found = [](const std::string& candidate) {
+    if (::access(candidate.c_str(), X_OK) == 0) return true;
+    if (errno == EIO) throw system_error(EIO, "look up the program in the image at", candidate);
+    return false;
+  };
   if (spec.program.find('/') != std::string::npos) {
-    std::string full = spec.program.front() == '/' ? spec.program : spec.workdir + "/" + spec.program;
-    if (::access(full.c_str(), X_OK) == 0) return;
+    if (found(spec.program.front() == '/' ? spec.program : spec.workdir + "/" + spec.program)) return;
   } else {
     for (const auto& dir : split(path, ':')) {
-      if (::access(((dir.empty() ? "." : dir) + "/" + spec.program).c_str(), X_OK) == 0) return;
+      if (found((dir.empty() ? "." : dir) + "/" + spec.program)) return;
     }
   }
   throw Error(fmt::format("program `{}` not found in the container (PATH={}, workdir {})", spec.program, path,
@@ -73,16 +75,28 @@ void check_program(const ContainerSpec& spec, const std::string& fallback_path, 
               "check the name, or that the image contains it", 127);
 }
 
+// Our FUSE server answers EIO when the image's tables or blocks do not
+// decode: a build step that read one names the image and how to check it.
+Error with_image_hint(const Error& e, const std::string& image) {
+  if (std::string_view(e.what()).find(std::strerror(EIO)) == std::string_view::npos) return e;
+  return Error(fmt::format("image `{}`: {}", image, e.what()),
+               fmt::format("the image may be corrupt: check it with `unsquashfs -s {0}` and `unsquashfs -l {0}`", image),
+               e.exit_code());
+}
+
 // The child of a single-threaded holder: it may allocate and throw.
 int build_root(const Staging& s, const RootfsSpec& rootfs, const ContainerSpec& spec, const NodeSetup& node,
                int report) {
   try {
     if (::unshare(CLONE_NEWNS) != 0) throw_errno("unshare(mount namespace)");
-    prepare_upper_layer(s.image(), s.upper(), rootfs);
+    auto resolved = prepare_upper_layer(s.image(), s.upper(), rootfs);
     mount_overlay(s.image(), s.upper(), s.work(), s.root());
-    populate_root(s.root(), rootfs);
+    populate_root(s.root(), rootfs, resolved);
     EnvList env = read_image_environment(s.root());
     pivot_into(s.root());
+    // The host's /tmp (or $TMPDIR) bound into the root brought a copy of the
+    // staging tmpfs along; the ranks have no business there.
+    ::umount2(s.dir.c_str(), MNT_DETACH);
     check_program(spec, node.fallback_path, env);
     UniqueFd mntns(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
     if (!mntns) throw_errno("open", "/proc/self/ns/mnt");
@@ -123,11 +137,10 @@ std::unique_ptr<Container> Container::build(UniqueFd image_fd, const ContainerSp
   c->userns_ = UniqueFd(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
   if (!c->userns_) throw_errno("open", "/proc/self/ns/user");
 
-  Staging staging = make_staging(node.staging_parent);
-  ScopeGuard remove_dir([&] { ::rmdir(staging.dir.c_str()); });
+  Staging staging{node.staging_dir};
   mount_staging_tmpfs(staging);
   // Detached in our namespace once built: the overlay in the container keeps
-  // what it needs, and the host directory can go at once.
+  // what it needs.
   ScopeGuard detach([&] { ::umount2(staging.dir.c_str(), MNT_DETACH); });
   // Opened inside the user namespace: FUSE refuses a /dev/fuse fd whose
   // opener lives in another user namespace than the mount (EINVAL).
@@ -146,7 +159,7 @@ std::unique_ptr<Container> Container::build(UniqueFd image_fd, const ContainerSp
   Message report = serve_until_built(*c->server_, ours.get());
   child.wait();
   auto reply = decode_json<nlohmann::json>(report.payload, "container build report");
-  if (is_error_json(reply)) throw error_from_json(reply);
+  if (is_error_json(reply)) throw with_image_hint(error_from_json(reply), spec.image);
   if (report.fds.size() != 1) throw Error("container build child sent no mount namespace");
   c->mntns_ = std::move(report.fds[0]);
   c->image_env_ = reply.value("env", EnvList{});

@@ -16,7 +16,8 @@ class Container {
  public:
   // Must run in a single-threaded process. On failure everything made so far
   // (mounts, staging dir, build child) is undone before the error propagates.
-  // `image_fd` is the image named by spec.image, already checked.
+  // `image_fd` is the image named by spec.image, already checked;
+  // node.staging_dir an empty private directory (the caller removes it).
   static std::unique_ptr<Container> build(UniqueFd image_fd, const ContainerSpec& spec, const NodeSetup& node);
 
   SquashfsServer& server() { return *server_; }

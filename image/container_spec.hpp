@@ -25,7 +25,7 @@ struct NodeSetup {
   std::vector<std::string> device_nodes;  // the minimal /dev (names under /dev)
   UserEntry user;                         // gets /etc/passwd and /etc/group entries
   std::string fallback_path;              // PATH when the image's /etc/environment sets none
-  std::string staging_parent = "/tmp";    // node-local: the root is assembled in a dir made here
+  std::string staging_dir;                // private, node-local, empty: the root is assembled here
 };
 
 }  // namespace hl::image

@@ -16,20 +16,22 @@
 #include "common/files.hpp"
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
+#include "image/image_path.hpp"
 
 namespace hl::image {
 namespace {
 
 // Resolves `path` with the container root as "/": an image symlink such as
 // /home -> /var/home then lands inside the image, never on the host.
-UniqueFd open_in_root(int root_fd, const std::string& path, std::uint64_t flags, std::uint64_t mode = 0) {
+UniqueFd open_in_root(int root_fd, const std::string& path, std::uint64_t flags, std::uint64_t mode = 0,
+                      std::uint64_t resolve = 0) {
   std::string relative =
       path.substr(path.find_first_not_of('/') == std::string::npos ? path.size() : path.find_first_not_of('/'));
   if (relative.empty()) relative = ".";
   open_how how{};
   how.flags = flags | O_CLOEXEC;
   how.mode = mode;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve;
   return UniqueFd(static_cast<int>(::syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof how)));
 }
 
@@ -74,10 +76,31 @@ void make_read_only(int root_fd, const std::string& target, bool recursive) {
   if (::mount_setattr(mounted.get(), "", flags, &attr, sizeof attr) != 0) throw_errno("make read-only", target);
 }
 
+// The mount point of `target` in the merged root: made beforehand in the
+// upper layer (or present in the image) and reached without following any
+// symlink, so nothing is created through (or steered by) a bind from the
+// host; only on our own /dev tmpfs are mount points made here.
+UniqueFd mount_point(int root_fd, const std::string& target, bool directory) {
+  if (path_is_within(target, "/dev")) return make_target(root_fd, target, directory);
+  UniqueFd fd = open_in_root(root_fd, target, O_PATH, 0, RESOLVE_NO_SYMLINKS);
+  if (fd) return fd;
+  if (errno == ELOOP) {
+    throw Error(fmt::format("mount target `{}` lies behind a symlink of a directory bound from the host", target),
+                "mount at the path the symlink points to instead");
+  }
+  if (errno == ENOENT) {
+    throw Error(fmt::format("mount target `{}` does not exist: it lies inside another bind from the host, and "
+                            "hpclaunch never creates files on the host",
+                            target),
+                "create it on the host first, or choose a target outside that bind");
+  }
+  throw_errno("resolve mount target", target);
+}
+
 void bind(int root_fd, const std::string& source, const std::string& target, bool recursive, bool read_only) {
   struct stat st {};
   if (::stat(source.c_str(), &st) != 0) throw_errno("bind source", source);
-  UniqueFd where = make_target(root_fd, target, S_ISDIR(st.st_mode));
+  UniqueFd where = mount_point(root_fd, target, S_ISDIR(st.st_mode));
   unsigned long flags = MS_BIND | (recursive ? MS_REC : 0);
   if (::mount(source.c_str(), fd_path(where.get()).c_str(), nullptr, flags, nullptr) != 0) {
     throw_errno(fmt::format("bind `{}` onto", source), target);
@@ -110,37 +133,18 @@ void populate_dev(int root_fd, const std::vector<std::string>& nodes) {
   symlink_in(dev_dir.get(), "/proc/self/fd/2", "stderr");
 }
 
+// The image's small text files we read (/etc/passwd, /etc/group,
+// /etc/environment): a FIFO there would block us, a device or a huge file
+// would feed us forever, so only regular files up to this size.
+constexpr std::uint64_t kMaxImageTextFile = 16 << 20;
+
 std::string read_in_root(int root_fd, const std::string& path) {
-  UniqueFd fd = open_in_root(root_fd, path, O_RDONLY);
+  UniqueFd fd = open_in_root(root_fd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
   if (!fd) {
     if (errno == ENOENT) return {};
     throw_errno("read image file", path);
   }
-  return read_file(fd_path(fd.get()));
-}
-
-// The path `path` has inside the image: existing components resolved (with
-// symlinks followed inside the image), the missing rest appended as is.
-std::string resolve_in_image(int lower_fd, const std::string& lower, const std::string& path) {
-  auto parts = split(path, '/');
-  std::string existing = "/";
-  std::size_t i = 0;
-  for (; i < parts.size(); ++i) {
-    if (parts[i].empty()) continue;
-    std::string next = existing == "/" ? "/" + parts[i] : existing + "/" + parts[i];
-    UniqueFd fd = open_in_root(lower_fd, next, O_PATH);
-    if (!fd) break;
-    char buffer[4096];
-    ssize_t n = ::readlink(fd_path(fd.get()).c_str(), buffer, sizeof buffer - 1);
-    if (n <= 0) throw_errno("resolve in image", next);
-    std::string real(buffer, static_cast<std::size_t>(n));
-    existing = real.size() > lower.size() ? real.substr(lower.size()) : "/";
-  }
-  std::string result = existing;
-  for (; i < parts.size(); ++i) {
-    if (!parts[i].empty()) result += (result == "/" ? "" : "/") + parts[i];
-  }
-  return result;
+  return read_regular_file(fd.get(), fmt::format("image file {}", path), kMaxImageTextFile);
 }
 
 // mkdir -p of `path` below `upper` (our tmpfs); the last component a file when !directory.
@@ -160,11 +164,20 @@ void create_in_upper(const std::string& upper, const std::string& path, bool dir
   }
 }
 
-void write_in_upper(int lower_fd, const std::string& lower, const std::string& upper, const std::string& path,
-                    const std::string& content) {
-  std::string real = resolve_in_image(lower_fd, lower, path);
+void write_in_upper(int lower_fd, const std::string& upper, const std::string& path, const std::string& content) {
+  std::string real = resolve_in_image(lower_fd, path, true).path;
   create_in_upper(upper, dirname_of(real), true);
   write_file(upper + real, content);
+}
+
+// Where a mount lands in the image: its parents followed inside the image;
+// the target itself, when the image has a symlink there, is shadowed by a
+// real directory or file in the upper layer (an image's `/tmp -> /etc` must
+// not steer the host's /tmp over the container's /etc).
+std::string place_target(int lower_fd, const std::string& upper, const std::string& target, bool directory) {
+  ImagePath where = resolve_in_image(lower_fd, target, false);
+  if (!where.exists || where.is_symlink) create_in_upper(upper, where.path, directory);
+  return where.path;
 }
 
 UniqueFd open_root(const std::string& root) {
@@ -183,26 +196,28 @@ void mount_overlay(const std::string& lower, const std::string& upper, const std
   }
 }
 
-void prepare_upper_layer(const std::string& lower, const std::string& upper, const RootfsSpec& spec) {
+std::vector<MountSpec> prepare_upper_layer(const std::string& lower, const std::string& upper, const RootfsSpec& spec) {
   UniqueFd lower_fd = open_root(lower);
-  create_in_upper(upper, resolve_in_image(lower_fd.get(), lower, "/dev"), true);
+  place_target(lower_fd.get(), upper, "/dev", true);
+  std::vector<MountSpec> resolved;
   for (const auto& m : spec.mounts) {
+    resolved.push_back(m);
+    if (path_is_within(m.target, "/dev")) continue;  // lands on our /dev tmpfs
     struct stat st {};
     if (::stat(m.source.c_str(), &st) != 0) continue;  // populate_root reports it
-    std::string real = resolve_in_image(lower_fd.get(), lower, m.target);
-    if (::access((lower + real).c_str(), F_OK) == 0) continue;  // already in the image
-    create_in_upper(upper, real, S_ISDIR(st.st_mode));
+    resolved.back().target = place_target(lower_fd.get(), upper, m.target, S_ISDIR(st.st_mode));
   }
-  write_in_upper(lower_fd.get(), lower, upper, "/etc/passwd",
+  write_in_upper(lower_fd.get(), upper, "/etc/passwd",
                  passwd_with_user(read_in_root(lower_fd.get(), "/etc/passwd"), spec.user));
-  write_in_upper(lower_fd.get(), lower, upper, "/etc/group",
+  write_in_upper(lower_fd.get(), upper, "/etc/group",
                  group_with_user(read_in_root(lower_fd.get(), "/etc/group"), spec.user));
+  return resolved;
 }
 
-void populate_root(const std::string& root, const RootfsSpec& spec) {
+void populate_root(const std::string& root, const RootfsSpec& spec, const std::vector<MountSpec>& resolved) {
   UniqueFd root_fd = open_root(root);
   populate_dev(root_fd.get(), spec.device_nodes);
-  for (const auto& m : spec.mounts) {
+  for (const auto& m : resolved) {
     if (::access(m.source.c_str(), F_OK) != 0) {
       if (m.optional) continue;
       throw_errno(fmt::format("{} mount source", m.origin), m.source);

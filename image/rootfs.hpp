@@ -4,6 +4,11 @@
 // generated /etc files; then pivots into it. Runs in a child of the holder,
 // never in the holder (it serves FUSE: a lookup from its own thread would wait
 // on itself forever).
+//
+// The image is untrusted: its symlinks are followed only inside it, a mount
+// target that is itself a symlink in the image is replaced (in the overlay's
+// upper layer) by a real directory or file, nothing is ever created through
+// a bind from the host, and the files read from it must be small regular files.
 #include <string>
 #include <vector>
 
@@ -26,13 +31,14 @@ void mount_overlay(const std::string& lower, const std::string& upper, const std
 // Before the overlay is mounted: create every mount target and the generated
 // /etc/passwd and /etc/group in the upper layer. An unprivileged user cannot
 // add entries to image directories through the overlay (their owner, root,
-// is not mapped in our namespace), but owns the tmpfs upper layer. Paths are
-// resolved inside the image first, so image symlinks (/var/run -> /run) are
-// followed the way the container will see them.
-void prepare_upper_layer(const std::string& lower, const std::string& upper, const RootfsSpec& spec);
+// is not mapped in our namespace), but owns the tmpfs upper layer. Returns
+// the mounts with their targets resolved inside the image (symlinks of the
+// image followed the way the container will see them).
+std::vector<MountSpec> prepare_upper_layer(const std::string& lower, const std::string& upper, const RootfsSpec& spec);
 
-// Mounts /dev and the binds onto the merged root; every failing step names its path.
-void populate_root(const std::string& root, const RootfsSpec& spec);
+// Mounts /dev and the binds (as prepare_upper_layer resolved them) onto the
+// merged root; every failing step names its path.
+void populate_root(const std::string& root, const RootfsSpec& spec, const std::vector<MountSpec>& resolved);
 
 // Reads the image's /etc/environment (empty if absent), resolved inside root.
 EnvList read_image_environment(const std::string& root);

@@ -2,6 +2,7 @@
 
 #include "common/error.hpp"
 #include "common/files.hpp"
+#include "common/private_dir.hpp"
 #include "common/self_path.hpp"
 #include "common/strings.hpp"
 #include "launcher/run_options.hpp"
@@ -33,7 +34,17 @@ bool slurm_binds_tasks(const EnvList& env) {
 LaunchContext this_context() {
   auto env = environment_of_this_process();
   bool binds = slurm_binds_tasks(env);
-  return LaunchContext{std::move(env), current_directory(), ::getuid(), self_path(), random_hex(), cpu_count(), binds};
+  LaunchContext c;
+  c.runtime_dir = open_runtime_dir(env).path();
+  c.env = std::move(env);
+  c.cwd = current_directory();
+  c.uid = ::getuid();
+  c.self = self_path();
+  c.nonce = random_hex();
+  c.host = host_name();
+  c.local_cpus = cpu_count();
+  c.slurm_binds_tasks = binds;
+  return c;
 }
 
 }  // namespace hl::launcher

@@ -3,20 +3,20 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <set>
 
 #include "common/child_process.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
-#include "common/scope_guard.hpp"
+#include "common/private_dir.hpp"
 #include "common/signals.hpp"
-#include "common/files.hpp"
 #include "common/strings.hpp"
+#include "launcher/step_output.hpp"
+#include "wireup/holder_protocol.hpp"
+#include "wireup/rendezvous.hpp"
 
 namespace hl::launcher {
 namespace {
@@ -26,14 +26,11 @@ constexpr int kNodeStepExitMs = 3000;
 constexpr int kNodeStepFailureMs = 300;
 // Open MPI 4.1.4's MPI_Init segfaults now and then under load (about 1 launch
 // in 100 on 2 busy cores, a NULL call in btl_tcp while MPI_Init progresses):
-// a node step killed by a signal is started again, at most twice. (srun
-// reports SIGTERM, 143, when --kill-on-bad-exit stopped the other nodes.)
+// a node step killed by a signal before its containers were ready is started
+// again, at most twice. (srun reports SIGTERM, 143, when --kill-on-bad-exit
+// stopped the other nodes.)
 constexpr int kNodeStepRestarts = 2;
 constexpr int kStopSignalWaitMs = 200;
-
-std::vector<std::string> step_environment(const EnvList& base, const EnvList& extra) {
-  return env_assignments(env_overlay(base, extra));
-}
 
 bool has_exited(const ChildProcess& child) {
   pollfd fd{child.pidfd(), POLLIN, 0};
@@ -47,8 +44,6 @@ bool signal_arrives(int signals, int within_ms) {
   return ::poll(&fd, 1, within_ms) > 0;
 }
 
-std::string captured_output(int capture) { return read_file(fmt::format("/proc/self/fd/{}", capture)); }
-
 // srun reports SIGTERM for a node step that --kill-on-bad-exit stopped: its
 // own line names the node and signal that started it ("srun: error: node2:
 // task 1: Segmentation fault"), mpirun's "mpirun noticed that process ...".
@@ -61,46 +56,40 @@ std::string describe_node_death(const std::string& output, int code) {
   return describe_exit(code);
 }
 
-// The node step's output (launcher noise included) is kept in memory and
-// only our own "hpclaunch:" lines are shown when it fails (pyxis does this).
-void report_node_failure(int capture, int code, bool verbose, int starts) {
-  std::string output = captured_output(capture);
-  if (killed_by_signal(code)) {
-    log::error("the node step died ({}){}", describe_node_death(output, code),
-               starts > 1 ? fmt::format("; started {} times", starts) : "");
-  }
+// Our own "hpclaunch:" lines of the node step's output, each once (all of
+// its output with -v: it was shown live then).
+void print_hpclaunch_lines(const std::string& output, bool (*wanted)(const std::string&)) {
   std::set<std::string> seen;
-  bool any = false;
   for (const auto& line : split(output, '\n')) {
-    if (!verbose && !line.starts_with("hpclaunch:")) continue;
-    if (!seen.insert(line).second) continue;
-    ::dprintf(STDERR_FILENO, "%s\n", line.c_str());
-    any = true;
-  }
-  if (!any) {
-    if (!killed_by_signal(code))
-      log::error("the node step failed ({}) without an hpclaunch message", describe_exit(code));
-    log::error("launcher output of the node step:");
-    ::dprintf(STDERR_FILENO, "%s", output.c_str());
-  }
-}
-
-// Warnings of the node step (e.g. "ranks share cores") are worth seeing even
-// when it succeeds; when the app step failed, so are the node step's errors
-// (a holder that failed while ranks were joining explains their failure).
-// Each distinct line once.
-void report_node_messages(int capture, bool with_errors) {
-  std::set<std::string> seen;
-  for (const auto& line : split(captured_output(capture), '\n')) {
-    bool wanted =
-        line.find(" warning: ") != std::string::npos || (with_errors && line.find(" error: ") != std::string::npos);
-    if (line.starts_with("hpclaunch:") && wanted && seen.insert(line).second) {
+    if (line.starts_with("hpclaunch:") && wanted(line) && seen.insert(line).second) {
       ::dprintf(STDERR_FILENO, "%s\n", line.c_str());
     }
   }
 }
 
-int wait_signalled(ChildProcess& app, ChildProcess& node, int signal_number) {
+bool is_message(const std::string& line) { return line.find(wireup::kContainersReadyLine) == std::string::npos; }
+bool is_warning(const std::string& line) { return line.find(" warning: ") != std::string::npos; }
+bool is_problem(const std::string& line) {
+  return line.find(" warning: ") != std::string::npos || line.find(" error: ") != std::string::npos;
+}
+
+void report_node_failure(const StepOutput& output, int code, bool verbose, int starts) {
+  const std::string& text = output.text();
+  if (killed_by_signal(code)) {
+    log::error("the node step died ({}){}", describe_node_death(text, code),
+               starts > 1 ? fmt::format("; started {} times", starts) : "");
+  }
+  if (verbose) return;
+  bool any = text.find("hpclaunch:") != std::string::npos;
+  print_hpclaunch_lines(text, is_message);
+  if (!any) {
+    if (!killed_by_signal(code)) log::error("the node step failed ({}) without an hpclaunch message", describe_exit(code));
+    log::error("launcher output of the node step:");
+    ::dprintf(STDERR_FILENO, "%s", text.c_str());
+  }
+}
+
+int stop_job(ChildProcess& app, ChildProcess& node, int signal_number) {
   app.signal(SIGTERM);
   node.signal(SIGTERM);
   app.terminate(kGraceMs);
@@ -108,87 +97,156 @@ int wait_signalled(ChildProcess& app, ChildProcess& node, int signal_number) {
   return 128 + signal_number;
 }
 
-}  // namespace
+// Both steps and what the front end knows about them.
+class Launch {
+ public:
+  Launch(const LaunchPlan& plan, bool verbose) : plan_(plan), verbose_(verbose), output_(verbose) {
+    EnvList common = env_overlay(environment_of_this_process(), plan.step_env);
+    null_ = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!null_) throw_errno("open", "/dev/null");
+    // A front end killed with -9 takes its steps with it (srun cancels them,
+    // mpirun kills its ranks), so nothing runs on unsupervised.
+    node_options_.env = env_assignments(env_overlay(common, plan.node_env));
+    node_options_.stdin_fd = null_.get();
+    node_options_.parent_death_signal = SIGTERM;
+    app_options_.env = env_assignments(env_overlay(common, plan.app_env));
+    app_options_.parent_death_signal = SIGTERM;
+  }
 
-int run_plan(const LaunchPlan& plan, bool verbose) {
-  UniqueFd signals = block_termination_signals();
-  // mpirun leaves its session dir behind when it is stopped by a signal; we
-  // named them, so we remove them (on this host) once both steps are gone.
-  ScopeGuard remove_session_dirs([&] {
-    for (const auto& dir : plan.session_dirs) remove_tree(dir);
-  });
-  UniqueFd capture(::memfd_create("hpclaunch-node-step", MFD_CLOEXEC));
-  if (!capture) throw_errno("memfd_create");
-  UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  EnvList common = environment_of_this_process();
-  for (const auto& kv : plan.step_env) common.push_back(kv);
+  int run(int signals);
 
-  SpawnOptions node_options;
-  node_options.env = step_environment(common, plan.node_env);
-  node_options.stdin_fd = devnull.get();
-  if (!verbose) node_options.stdout_fd = node_options.stderr_fd = capture.get();
-  SpawnOptions app_options;
-  app_options.env = step_environment(common, plan.app_env);
-  log::info("node step: {}", fmt::join(plan.node_step, " "));
-  ChildProcess node = ChildProcess::spawn(plan.node_step, node_options);
-  ChildProcess app = ChildProcess::spawn(plan.app_step, app_options);
+ private:
+  void start_node_step() {
+    node_options_.stdout_fd = node_options_.stderr_fd = output_.write_fd();
+    node_ = ChildProcess::spawn(plan_.node_step, node_options_);
+    output_.close_write_end();
+    output_open_ = true;
+  }
+  // Reads the node step's output until its end, for up to `ms`.
+  void drain_output(int ms);
+  // The node step ended; nullopt to go on, else the launch's exit code.
+  std::optional<int> node_step_ended(int signals);
+  int finish();
 
-  std::optional<int> node_code;
-  int starts = 1;
+  const LaunchPlan& plan_;
+  bool verbose_;
+  StepOutput output_;
+  bool output_open_ = false;
+  UniqueFd null_;
+  SpawnOptions node_options_;
+  SpawnOptions app_options_;
+  ChildProcess node_;
+  ChildProcess app_;
+  std::optional<int> node_code_;
+  int starts_ = 1;
+};
+
+void Launch::drain_output(int ms) {
+  while (output_open_) {
+    pollfd fd{output_.read_fd(), POLLIN, 0};
+    if (::poll(&fd, 1, ms) <= 0) return;
+    output_open_ = output_.drain();
+  }
+}
+
+std::optional<int> Launch::node_step_ended(int signals) {
+  drain_output(kNodeStepFailureMs);
+  node_code_ = node_.wait();
+  if (*node_code_ == 0) return std::nullopt;
+  if (output_.containers_ready()) {
+    // Ranks may be inside containers now: their holders serve them to the
+    // end without the node step, and starting it again would build a second
+    // set of containers under running ranks.
+    log::warn("the node step died ({}) after every container was ready; the holders go on serving the ranks",
+              describe_node_death(output_.text(), *node_code_));
+    return std::nullopt;
+  }
+  // Holders let ranks in only after every node is ready, so a node step
+  // killed by a signal (its holders report their own failures as exit
+  // statuses) left no rank behind: the ranks still waiting join the new
+  // one. Not when the app step is over already.
+  if (killed_by_signal(*node_code_) && starts_ <= kNodeStepRestarts && !has_exited(app_)) {
+    if (signal_arrives(signals, kStopSignalWaitMs)) return std::nullopt;  // the loop stops the job
+    ++starts_;
+    log::warn("the node step died ({}); starting it again", describe_node_death(output_.text(), *node_code_));
+    output_.clear();  // only the last attempt's output can explain a failure
+    output_.reopen();
+    start_node_step();
+    node_code_.reset();
+    return std::nullopt;
+  }
+  // No container on some node: the ranks there would wait for nothing.
+  app_.terminate(kGraceMs);
+  report_node_failure(output_, *node_code_, verbose_, starts_);
+  return *node_code_;
+}
+
+int Launch::run(int signals) {
+  log::info("node step: {}", fmt::join(plan_.node_step, " "));
+  start_node_step();
+  app_ = ChildProcess::spawn(plan_.app_step, app_options_);
   while (true) {
-    std::vector<pollfd> fds = {{app.pidfd(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
-    if (!node_code) fds.push_back({node.pidfd(), POLLIN, 0});
+    std::vector<pollfd> fds = {{app_.pidfd(), POLLIN, 0},
+                               {signals, POLLIN, 0},
+                               {node_code_ ? -1 : node_.pidfd(), POLLIN, 0},
+                               {output_open_ ? output_.read_fd() : -1, POLLIN, 0}};
     if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       throw_errno("poll");
     }
+    if (fds[3].revents & (POLLIN | POLLHUP)) output_open_ = output_.drain();
     if (fds[1].revents & POLLIN) {
       signalfd_siginfo info{};
-      ssize_t ignored = ::read(signals.get(), &info, sizeof info);
+      ssize_t ignored = ::read(signals, &info, sizeof info);
       (void)ignored;
       log::warn("stopping the job (signal {})", info.ssi_signo);
-      return wait_signalled(app, node, static_cast<int>(info.ssi_signo));
+      return stop_job(app_, node_, static_cast<int>(info.ssi_signo));
     }
-    if (fds.size() > 2 && (fds[2].revents & POLLIN)) {
-      node_code = node.wait();
-      // Holders let ranks in only after every node is ready, so a node step
-      // killed by a signal (its holders report their own failures as exit
-      // statuses) left no rank behind: the ranks still waiting join the new
-      // one (see wireup/holder.cpp). Not when the app step is over already.
-      if (killed_by_signal(*node_code) && starts <= kNodeStepRestarts && !has_exited(app)) {
-        if (signal_arrives(signals.get(), kStopSignalWaitMs)) continue;  // handled above
-        ++starts;
-        log::warn("the node step died ({}); starting it again",
-                  describe_node_death(captured_output(capture.get()), *node_code));
-        // Only the last attempt's output can explain a failure.
-        if (::ftruncate(capture.get(), 0) != 0 || ::lseek(capture.get(), 0, SEEK_SET) != 0) throw_errno("reset memfd");
-        node = ChildProcess::spawn(plan.node_step, node_options);
-        node_code.reset();
-        continue;
-      }
-      if (*node_code != 0) {
-        // No container on some node: the ranks there would wait for nothing.
-        app.terminate(kGraceMs);
-        report_node_failure(capture.get(), *node_code, verbose, starts);
-        return *node_code;
-      }
+    if (fds[2].revents & POLLIN) {
+      if (auto code = node_step_ended(signals)) return *code;
     }
-    if (fds[0].revents & POLLIN) break;
+    if (fds[0].revents & POLLIN) return finish();
   }
-  int app_code = app.wait();
+}
+
+int Launch::finish() {
+  int app_code = app_.wait();
   // A node step that failed at the same time (a holder gone while its ranks
   // were joining) is why the ranks failed: say so, not only the ranks' error.
-  if (!node_code && app_code != 0) node_code = node.wait_for(kNodeStepFailureMs);
-  if (node_code && *node_code != 0) {
-    report_node_failure(capture.get(), *node_code, verbose, starts);
+  if (!node_code_ && app_code != 0) {
+    drain_output(0);
+    node_code_ = node_.wait_for(kNodeStepFailureMs);
+  }
+  if (node_code_ && *node_code_ != 0) {
+    if (app_code != 0) report_node_failure(output_, *node_code_, verbose_, starts_);
     return app_code;
   }
   // Holders exit once their ranks have, and the node step with them; a rank
   // that never joined keeps its holder waiting, so release it after a while.
   // A failed app step may have left ranks that never joined: release at once.
-  if (!node_code && (app_code != 0 || !node.wait_for(kNodeStepExitMs))) node.terminate(kGraceMs);
-  if (!verbose) report_node_messages(capture.get(), app_code != 0);
+  if (!node_code_) {
+    drain_output(app_code != 0 ? 0 : kNodeStepExitMs);
+    if (app_code != 0 || !node_.wait_for(kNodeStepExitMs)) node_.terminate(kGraceMs);
+  }
+  drain_output(0);
+  if (!verbose_) print_hpclaunch_lines(output_.text(), app_code != 0 ? is_problem : is_warning);
   return app_code;
+}
+
+}  // namespace
+
+int run_plan(const LaunchPlan& plan, bool verbose) {
+  UniqueFd signals = block_termination_signals();
+  // Open MPI's session dirs (mpirun) live in the front end's own directory
+  // of this launch; it goes, with whatever a signalled mpirun left in it,
+  // once both steps are gone (declared first: destroyed last).
+  PrivateDir runtime = open_runtime_dir(environment_of_this_process());
+  OwnedDir own_dir = OwnedDir::create(runtime, plan.spec.join.rendezvous_group, front_end_dir_name(host_name()));
+  int code = Launch(plan, verbose).run(signals.get());
+  // Holders on this host that were killed (with their node step) left their
+  // directories; their owner locks are free now.
+  runtime.sweep_stale(plan.spec.join.rendezvous_group);
+  return code;
 }
 
 }  // namespace hl::launcher

@@ -7,15 +7,16 @@
 #include "common/strings.hpp"
 #include "image/mount_plan.hpp"
 #include "wireup/join_protocol.hpp"
+#include "wireup/rendezvous.hpp"
 
 namespace hl::launcher {
 namespace {
 
 constexpr int kMaxTasks = 1 << 24;
 
-std::string staging_parent(const LaunchContext& c) {
-  std::string tmpdir = env_value(c.env, "TMPDIR");
-  return tmpdir.empty() ? "/tmp" : tmpdir;
+// The front end's own directory of this launch (Open MPI session dirs).
+std::string front_end_dir(const LaunchContext& c) {
+  return fmt::format("{}/{}/{}", c.runtime_dir, wireup::launch_group(env_value(c.env, "SLURM_JOB_ID"), c.nonce), front_end_dir_name(c.host));
 }
 
 Launcher choose_launcher(const RunOptions& o, const EnvList& env) {
@@ -72,12 +73,10 @@ void plan_mpirun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, con
   p.node_step.insert(p.node_step.end(), node_cmd.begin(), node_cmd.end());
   // Two mpiruns starting at once race to mkdir the same session dir
   // (/tmp/ompi.HOST.UID: "File exists"), and a signalled mpirun leaves its
-  // session dir behind: each step gets its own, which we remove at the end.
-  // Both lie in the staging parent, which the container binds.
+  // session dir behind: each step gets its own, in the front end's private
+  // directory of this launch (which the containers bind), removed with it.
   for (auto [step, env] : {std::pair{"node", &p.node_env}, std::pair{"app", &p.app_env}}) {
-    p.session_dirs.push_back(
-        fmt::format("{}/ompi.hpclaunch-{}.{}.{}", staging_parent(c), step, c.uid, c.nonce));
-    env->emplace_back("OMPI_MCA_orte_top_session_dir", p.session_dirs.back());
+    env->emplace_back("OMPI_MCA_orte_top_session_dir", fmt::format("{}/ompi-{}", front_end_dir(c), step));
   }
   // mpirun waits 1 s between SIGCONT, SIGTERM and SIGKILL even for ranks
   // that already exited; the node step handles SIGTERM at once.
@@ -183,6 +182,8 @@ std::pair<std::string, std::string> parse_env_option(const std::string& text) {
   return *kv;
 }
 
+std::string front_end_dir_name(const std::string& host) { return "front-" + host; }
+
 std::string_view to_string(Launcher launcher) {
   switch (launcher) {
     case Launcher::automatic:
@@ -217,7 +218,7 @@ wireup::LaunchSpec make_launch_spec(const RunOptions& o, const LaunchContext& c)
   container.mounts = image::plan_mounts({o.mounts, c.cwd, env_value(c.env, "HOME"), container.workdir, tmpdir});
   spec.binding = devices::BindingOptions{o.bind, o.gpus, o.cpus_per_task.value_or(0)};
   wireup::JoinSpec& join = spec.join;
-  join.socket_name = wireup::rendezvous_name(c.uid, env_value(c.env, "SLURM_JOB_ID"), c.nonce);
+  join.rendezvous_group = wireup::launch_group(env_value(c.env, "SLURM_JOB_ID"), c.nonce);
   join.timeout_s = o.join_timeout_s;
   join.workdir = container.workdir;
   for (const auto& e : o.env) join.user_env.push_back(parse_env_option(e));
@@ -257,7 +258,7 @@ nlohmann::json plan_to_json(const LaunchPlan& p) {
           {"app_env", p.app_env},
           {"image", p.spec.container.image},
           {"mounts", p.spec.container.mounts},
-          {"socket", p.spec.join.socket_name},
+          {"rendezvous", p.spec.join.rendezvous_group},
           {"launch_spec", p.spec}};
 }
 
@@ -281,7 +282,7 @@ std::string plan_to_text(const LaunchPlan& p) {
     out += fmt::format("  {} -> {}{}{}  [{}]\n", m.source, m.target, m.read_only ? " ro" : "",
                        m.optional ? " (if present)" : "", m.origin);
   }
-  out += fmt::format("rendezvous: @{}\n", p.spec.join.socket_name);
+  out += fmt::format("rendezvous: <runtime dir>/{}/<node>/rendezvous\n", p.spec.join.rendezvous_group);
   return out;
 }
 

@@ -22,8 +22,10 @@ struct LaunchPlan {
   EnvList step_env;                       // set for both steps
   EnvList node_env;                       // set for the node step only (with the launch spec)
   EnvList app_env;                        // set for the app step only (with the join spec)
-  std::vector<std::string> session_dirs;  // ours to remove when the job is done (mpirun)
 };
+
+// The front end's directory in <runtime>/<launch group>/ (this name).
+std::string front_end_dir_name(const std::string& host);
 
 // Throws hl::Error with a one-line message naming the bad option and the fix.
 LaunchPlan make_plan(const RunOptions& options, const LaunchContext& context);

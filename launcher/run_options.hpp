@@ -46,7 +46,9 @@ struct LaunchContext {
   std::string cwd;
   uid_t uid = 0;
   std::string self;   // absolute path of the hpclaunch binary
-  std::string nonce;  // random, makes the rendezvous name unique
+  std::string nonce;  // random: names this launch's directories (never on a command line)
+  std::string host;   // this machine's name
+  std::string runtime_dir;  // this user's private runtime dir here (common/private_dir.hpp)
   int local_cpus = 1;
   // Slurm's TaskPlugin can bind (task/affinity, task/cgroup): only then is
   // --cpu-bind=none needed, and with task/none srun complains about it.

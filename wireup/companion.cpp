@@ -1,6 +1,8 @@
 #include "wireup/companion.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -9,10 +11,11 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/self_path.hpp"
+#include "common/strings.hpp"
 #include "wireup/holder_protocol.hpp"
 #include "wireup/join.hpp"
 #include "wireup/join_protocol.hpp"
-#include "wireup/rendezvous_socket.hpp"
+#include "wireup/rendezvous.hpp"
 
 namespace hl::wireup {
 namespace {
@@ -37,31 +40,38 @@ void start_daemon_holder(UniqueFd listener, const LaunchSpec& launch) {
 
 }  // namespace
 
-std::string companion_rendezvous_name(uid_t uid, const EnvList& env) {
-  std::string job = env_value(env, "SLURM_JOB_ID");
-  std::string step = env_value(env, "SLURM_STEP_ID");
-  std::string key;
-  if (!job.empty()) {
-    key = job + "." + (step.empty() ? "batch" : step);
-  } else if (!env_value(env, "PMIX_NAMESPACE").empty()) {
-    key = env_value(env, "PMIX_NAMESPACE");  // mpirun -n N hpclaunch exec ...
-  } else {
-    key = fmt::format("pid{}", ::getpid());  // a single task on its own
+CompanionNode lock_companion_node(const PrivateDir& runtime, const std::string& group) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    CompanionNode n;
+    n.group = runtime.subdir(group);
+    n.node = n.group.subdir(host_name());
+    n.lock = UniqueFd(::openat(n.node.fd(), "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!n.lock) {
+      if (errno == ENOENT) continue;  // removed between subdir() and openat()
+      throw_errno("open", n.node.path() + "/lock");
+    }
+    if (::flock(n.lock.get(), LOCK_EX) != 0) throw_errno("flock", n.node.path() + "/lock");
+    struct stat st {};
+    if (::fstat(n.lock.get(), &st) != 0) throw_errno("stat", n.node.path() + "/lock");
+    if (st.st_nlink > 0) return n;  // else the daemon removed the directory while we waited
   }
-  return rendezvous_name(uid, key, "exec");
+  throw Error(fmt::format("cannot lock the companion directory of `{}`", group));
 }
 
 void run_exec(LaunchSpec launch, const std::vector<std::string>& command) {
   EnvList env = environment_of_this_process();
   JoinSpec& join = launch.join;
-  join.socket_name = companion_rendezvous_name(::getuid(), env);
+  join.rendezvous_group = companion_group(env);
   if (request_from_environment(env).local_size == 0) join.local_size = 1;
   join.quiet_unless_first = true;
-  // bind() on the abstract name is atomic and per network namespace (node):
-  // exactly one task of the step per node wins and starts the holder.
-  if (auto listener = try_listen_rendezvous(join.socket_name)) {
-    log::info("first task on this node: starting the container holder");
-    start_daemon_holder(std::move(*listener), launch);
+  {
+    // Exactly one task of the step per node finds nobody listening and
+    // starts the holder; the others (and late tasks) join it.
+    CompanionNode node = lock_companion_node(open_runtime_dir(env), join.rendezvous_group);
+    if (auto listener = listen_rendezvous_if_free(node.node)) {
+      log::info("first task on this node: starting the container holder");
+      start_daemon_holder(std::move(*listener), launch);
+    }
   }
   run_join(join, command);
 }

@@ -7,15 +7,23 @@
 #include <string>
 #include <vector>
 
-#include "common/env.hpp"
+#include "common/private_dir.hpp"
+#include "common/unique_fd.hpp"
 #include "wireup/launch_spec.hpp"
 
 namespace hl::wireup {
 
-// The rendezvous name of this step's tasks on this node: the same for all
-// of them, different for every other step or job.
-std::string companion_rendezvous_name(uid_t uid, const EnvList& env);
-
 [[noreturn]] void run_exec(LaunchSpec launch, const std::vector<std::string>& command);
+
+// The tasks of one companion step on a node decide who is first, and the
+// daemon holder leaves, under one lock: `lock` in the node's directory of the
+// step's group. Taking it re-creates the directory if the daemon removed it
+// meanwhile (a late task then starts a new daemon).
+struct CompanionNode {
+  PrivateDir group;
+  PrivateDir node;
+  UniqueFd lock;  // flock'ed
+};
+CompanionNode lock_companion_node(const PrivateDir& runtime, const std::string& group);
 
 }  // namespace hl::wireup

@@ -1,6 +1,9 @@
 #include "wireup/holder.hpp"
 
 #include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,14 +14,16 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/private_dir.hpp"
 #include "common/signals.hpp"
 #include "common/strings.hpp"
 #include "image/container.hpp"
 #include "image/image_metadata.hpp"
+#include "wireup/companion.hpp"
 #include "wireup/holder_protocol.hpp"
 #include "wireup/join_server.hpp"
 #include "wireup/node_setup.hpp"
-#include "wireup/rendezvous_socket.hpp"
+#include "wireup/rendezvous.hpp"
 
 namespace hl::wireup {
 namespace {
@@ -27,53 +32,110 @@ using Clock = std::chrono::steady_clock;
 constexpr int kFailureLingerS = 10;
 // After every joined rank exited, how long to wait for ranks that never came.
 constexpr auto kMissingRanksGrace = std::chrono::seconds(10);
+// A stopping holder gives its ranks this long to exit on SIGTERM (FUSE
+// still served meanwhile), then kills them.
+constexpr auto kRankStopGrace = std::chrono::seconds(2);
 
-// Node 0 got the fd rank 0 opened; other nodes open and compare, no stat.
+// Where the node's container is assembled: a private dir of this launch.
 std::unique_ptr<image::Container> build_container(const LaunchSpec& launch, const image::ImageMetadata& image,
-                                                  UniqueFd image_fd, const NodeFacts& facts) {
+                                                  UniqueFd image_fd, NodeFacts& facts, const OwnedDir& dir) {
+  // Node 0 got the fd rank 0 opened; other nodes open and compare, no stat.
   if (!image_fd) image_fd = image::open_matching_image(image);
+  facts.setup.staging_dir = dir.dir().subdir("staging").path();
   return image::Container::build(std::move(image_fd), launch.container, facts.setup);
 }
 
-// Returns the exit code: 0 when every expected rank joined and exited.
-// `container` is null when serving a build failure; `control` is -1 in
-// companion mode (poll ignores negative fds).
-int serve(image::Container* container, JoinServer& joins, int control, int signals, int join_timeout_s) {
-  auto deadline = Clock::now() + std::chrono::seconds(join_timeout_s);
-  while (!joins.finished()) {
-    std::vector<pollfd> fds = {{container != nullptr ? container->server().fd() : -1, POLLIN, 0},
-                               {joins.listener(), POLLIN, 0},
-                               {control, POLLIN, 0},
-                               {signals, POLLIN, 0}};
-    joins.add_pollfds(fds);
-    bool waiting_for_joins = joins.expected() == 0 || joins.joined() < joins.expected();
-    int timeout_ms = -1;
-    if (waiting_for_joins) {
-      auto until = deadline;
-      if (joins.all_joined_ranks_gone()) until = std::min(until, joins.last_exit() + kMissingRanksGrace);
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
-      if (left <= 0) {
-        log::error("only {} of {} local ranks joined (join timeout {} s, or the others were killed before joining)",
-                   joins.joined(), joins.expected() > 0 ? fmt::to_string(joins.expected()) : "the expected",
-                   join_timeout_s);
-        return 1;
+// One holder's serve loop: FUSE, joins, joined ranks' pidfds, the control
+// socket (-1: none) and termination signals, until the job is done here.
+class ServeLoop {
+ public:
+  ServeLoop(image::Container* container, JoinServer& joins, int control, int signals, int join_timeout_s,
+            bool control_loss_stops)
+      : container_(container),
+        joins_(joins),
+        control_(control),
+        signals_(signals),
+        join_timeout_s_(join_timeout_s),
+        control_loss_stops_(control_loss_stops),
+        deadline_(Clock::now() + std::chrono::seconds(join_timeout_s)) {}
+
+  // 0 when every expected rank joined and exited, or the holder was stopped.
+  int run() {
+    while (!joins_.finished()) {
+      if (stopping_ && (!joins_.ranks_running() || Clock::now() >= stop_deadline_)) {
+        joins_.signal_ranks(SIGKILL);
+        return 0;
       }
-      timeout_ms = static_cast<int>(left);
+      auto timeout = poll_timeout();
+      if (!timeout) return 1;
+      std::vector<pollfd> fds = {{container_ != nullptr ? container_->server().fd() : -1, POLLIN, 0},
+                                 {stopping_ ? -1 : joins_.listener(), POLLIN, 0},
+                                 {control_, POLLIN, 0},
+                                 {signals_, POLLIN, 0}};
+      joins_.add_pollfds(fds);
+      if (::poll(fds.data(), fds.size(), *timeout) < 0) {
+        if (errno == EINTR) continue;
+        throw_errno("poll");
+      }
+      if (fds[0].revents & POLLIN) container_->server().process_one();
+      if (fds[1].revents & POLLIN) joins_.accept_one();
+      if (fds[2].revents & (POLLIN | POLLHUP)) control_lost();
+      if (fds[3].revents & POLLIN) stop("the job is being stopped");
+      for (std::size_t i = 4; i < fds.size(); ++i) {
+        if (fds[i].revents != 0) joins_.handle(fds[i].fd);
+      }
     }
-    if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("poll");
-    }
-    if (fds[0].revents & POLLIN) container->server().process_one();
-    if (fds[1].revents & POLLIN) joins.accept_one();
-    if (fds[2].revents & (POLLIN | POLLHUP)) return 0;  // released by the node step
-    if (fds[3].revents & POLLIN) return 0;              // SIGTERM: the job is ending
-    for (std::size_t i = 4; i < fds.size(); ++i) {
-      if (fds[i].revents != 0) joins.handle(fds[i].fd);
+    return 0;
+  }
+
+ private:
+  // nullopt: the join timeout passed (reported here).
+  std::optional<int> poll_timeout() {
+    if (stopping_) return 50;
+    bool waiting_for_joins = joins_.expected() == 0 || joins_.joined() < joins_.expected();
+    if (!waiting_for_joins) return -1;
+    auto until = deadline_;
+    if (joins_.all_joined_ranks_gone()) until = std::min(until, joins_.last_exit() + kMissingRanksGrace);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    if (left > 0) return static_cast<int>(left);
+    log::error("only {} of {} local ranks joined (join timeout {} s, or the others were killed before joining)",
+               joins_.joined(), joins_.expected() > 0 ? fmt::to_string(joins_.expected()) : "the expected",
+               join_timeout_s_);
+    return std::nullopt;
+  }
+
+  // The starter closed the control socket: with the front end as starter
+  // the job is over; a node step that went away (a crash, kill -9) leaves
+  // its ranks to us, and we serve them to the end.
+  void control_lost() {
+    char byte;
+    if (::recv(control_, &byte, 1, MSG_DONTWAIT | MSG_PEEK) > 0) return;  // a message, not EOF: none expected
+    control_ = -1;
+    if (control_loss_stops_) {
+      stop("hpclaunch went away");
+    } else if (joins_.joined() > 0) {
+      log::warn("the node step went away; serving this node's {} ranks to the end", joins_.joined());
     }
   }
-  return 0;
-}
+
+  void stop(const char* why) {
+    if (stopping_) return;
+    stopping_ = true;
+    stop_deadline_ = Clock::now() + kRankStopGrace;
+    if (joins_.ranks_running()) log::info("{}: stopping this node's ranks", why);
+    joins_.signal_ranks(SIGTERM);
+  }
+
+  image::Container* container_;
+  JoinServer& joins_;
+  int control_;
+  int signals_;
+  int join_timeout_s_;
+  bool control_loss_stops_;
+  Clock::time_point deadline_;
+  bool stopping_ = false;
+  Clock::time_point stop_deadline_{};
+};
 
 // false when the starter is gone (EPIPE): nobody is left to tell.
 template <typename Send>
@@ -90,6 +152,10 @@ bool tell_starter(Send&& send) {
 }  // namespace
 
 int run_holder() {
+  // A process group of its own: mpirun stops a node step by signalling its
+  // group, and once ranks are inside our container we must outlive the node
+  // step (before that, PR_SET_PDEATHSIG takes us with it).
+  ::setpgid(0, 0);
   UniqueFd control(kHolderControlFd);
   UniqueFd signals = block_termination_signals();
   log::set_origin(host_name());
@@ -100,10 +166,13 @@ int run_holder() {
   const LaunchSpec& launch = request->launch;
   log::set_verbose(launch.verbose);
   NodeFacts facts;
+  OwnedDir dir;
   std::unique_ptr<image::Container> container;
   try {
-    facts = discover_node_facts(launch);
-    container = build_container(launch, request->image, std::move(request->image_fd), facts);
+    dir = OwnedDir::create(open_runtime_dir(environment_of_this_process()), launch.join.rendezvous_group,
+                           host_name());
+    facts = discover_node_facts(launch, dirname_of(dir.path()));
+    container = build_container(launch, request->image, std::move(request->image_fd), facts, dir);
   } catch (const Error& e) {
     tell_starter([&] { send_failure(control.get(), e); });
     return e.exit_code();
@@ -113,10 +182,12 @@ int run_holder() {
   // that dies before that (Open MPI 4.1.4 crashes in MPI_Init now and then
   // under load) leaves no rank inside a container whose holder is gone, and
   // the front end can start the node step again.
-  if (!await_serve(control.get())) return 0;
-  JoinServer joins(listen_rendezvous(launch.join.socket_name));
+  auto detach = await_serve(control.get());
+  if (!detach) return 0;
+  if (*detach) ::prctl(PR_SET_PDEATHSIG, 0);  // a node step's death no longer stops us
+  JoinServer joins(listen_rendezvous(dir.dir()));
   joins.serve_container(container.get(), launch, facts);
-  int code = serve(container.get(), joins, control.get(), signals.get(), launch.join.timeout_s);
+  int code = ServeLoop(container.get(), joins, control.get(), signals.get(), launch.join.timeout_s, !*detach).run();
   log::info("FUSE requests served: {}", container->server().request_counts().summary());
   return code;
 }
@@ -125,6 +196,8 @@ int run_companion_holder(UniqueFd listener, const LaunchSpec& launch) {
   UniqueFd signals = block_termination_signals();
   log::set_verbose(launch.verbose);
   log::set_origin(host_name());
+  PrivateDir runtime = open_runtime_dir(environment_of_this_process());
+  OwnedDir dir = OwnedDir::create(runtime, launch.join.rendezvous_group, host_name());
   JoinServer joins(std::move(listener));
   int timeout_s = launch.join.timeout_s;
   NodeFacts facts;
@@ -133,15 +206,20 @@ int run_companion_holder(UniqueFd listener, const LaunchSpec& launch) {
     UniqueFd image_fd;
     // No node step, so no broadcast: one stat of the image per node.
     auto image = image::read_image_metadata(launch.container.image, &image_fd);
-    facts = discover_node_facts(launch);
-    container = build_container(launch, image, std::move(image_fd), facts);
+    facts = discover_node_facts(launch, dirname_of(dir.path()));
+    container = build_container(launch, image, std::move(image_fd), facts, dir);
     joins.serve_container(container.get(), launch, facts);
   } catch (const Error& e) {
     // Every task of this node asks; each gets the error, then we go.
     joins.serve_failure(e);
     timeout_s = std::min(timeout_s, kFailureLingerS);
   }
-  return serve(container.get(), joins, -1, signals.get(), timeout_s);
+  int code = ServeLoop(container.get(), joins, -1, signals.get(), timeout_s, false).run();
+  // Leave under the tasks' lock, so a late task either joined us or starts
+  // a new holder; never connects to a socket nobody serves.
+  CompanionNode node = lock_companion_node(runtime, launch.join.rendezvous_group);
+  dir.remove();
+  return code;
 }
 
 }  // namespace hl::wireup

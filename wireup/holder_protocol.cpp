@@ -41,13 +41,16 @@ void await_ready(int control) {
   if (!j.is_object() || !j.value("ready", false)) throw Error("malformed holder reply: neither ready nor an error");
 }
 
-void send_serve(int control) { send_message(control, R"({"serve":true})"); }
+void send_serve(int control, bool detach) {
+  send_message(control, nlohmann::json{{"serve", true}, {"detach", detach}}.dump());
+}
 
-bool await_serve(int control) {
+std::optional<bool> await_serve(int control) {
   auto message = receive_message(control);
-  if (!message) return false;
+  if (!message) return std::nullopt;
   auto j = decode_json<nlohmann::json>(message->payload, "serve message");
-  return j.is_object() && j.value("serve", false);
+  if (!j.is_object() || !j.value("serve", false)) return std::nullopt;
+  return j.value("detach", false);
 }
 
 }  // namespace hl::wireup

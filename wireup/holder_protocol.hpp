@@ -19,6 +19,10 @@ inline constexpr int kHolderControlFd = 3;
 // (`hpclaunch-node companion-holder`).
 inline constexpr int kCompanionListenerFd = 3;
 
+// What rank 0 of the node step prints (after "hpclaunch: NODE: ") once every
+// node's holder serves: from then on ranks may be inside containers.
+inline constexpr const char* kContainersReadyLine = "containers ready on";
+
 struct HolderRequest {
   LaunchSpec launch;
   image::ImageMetadata image;  // what the first node read: the others compare, never stat
@@ -34,9 +38,14 @@ void send_failure(int control, const Error& error);
 // Returns once the holder is ready; throws its build error, or that it died.
 void await_ready(int control);
 
-// Once every node is ready: the holder may let ranks in.
-void send_serve(int control);
-// false when the starter closed the socket instead (a node failed).
-bool await_serve(int control);
+// Once every node is ready: the holder may let ranks in. `detach`: from now
+// on the holder serves its ranks to the end even if the starter dies (the
+// node step: a crash there must not take FUSE from running ranks); without
+// it the starter is the job (the front end on one machine), and its death
+// stops the holder and its ranks.
+void send_serve(int control, bool detach);
+// nullopt when the starter closed the socket instead (a node failed);
+// otherwise the `detach` it sent.
+std::optional<bool> await_serve(int control);
 
 }  // namespace hl::wireup

@@ -20,7 +20,7 @@
 #include "wireup/join_protocol.hpp"
 
 #include <nlohmann/json.hpp>
-#include "wireup/rendezvous_socket.hpp"
+#include "wireup/rendezvous.hpp"
 
 extern char** environ;
 
@@ -35,7 +35,7 @@ struct Joined {
 
 Joined ask_holder(const JoinSpec& options, JoinRequest request) {
   if (request.local_size == 0) request.local_size = options.local_size;
-  UniqueFd sock = connect_rendezvous(options.socket_name, std::chrono::seconds(options.timeout_s));
+  UniqueFd sock = connect_rendezvous(options.rendezvous_group, std::chrono::seconds(options.timeout_s));
   if (peer_credentials(sock.get()).uid != ::getuid()) {
     throw Error("the rendezvous socket belongs to another user; refusing to join");
   }

@@ -88,8 +88,4 @@ std::vector<std::string> compose_environment(const EnvList& own, const EnvList& 
   return env_assignments(merged);
 }
 
-std::string rendezvous_name(uid_t uid, std::string_view job, std::string_view nonce) {
-  return fmt::format("hpclaunch/{}/{}/{}", uid, job.empty() ? "nojob" : job, nonce);
-}
-
 }  // namespace hl::wireup

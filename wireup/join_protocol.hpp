@@ -53,8 +53,5 @@ JoinRequest request_from_environment(const EnvList& env);
 std::vector<std::string> compose_environment(const EnvList& own, const EnvList& image,
                                              const EnvList& device, const EnvList& user);
 
-// Abstract socket name (per network namespace, so node-local even on fake
-// nodes, and nothing to clean up in the file system).
-std::string rendezvous_name(uid_t uid, std::string_view job, std::string_view nonce);
 
 }  // namespace hl::wireup

@@ -1,6 +1,7 @@
 #include "wireup/join_server.hpp"
 
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,7 +13,7 @@
 #include "common/message_socket.hpp"
 #include "devices/binding_render.hpp"
 #include "devices/topology.hpp"
-#include "wireup/rendezvous_socket.hpp"
+#include "wireup/rendezvous.hpp"
 
 namespace hl::wireup {
 
@@ -20,6 +21,10 @@ void JoinServer::serve_container(image::Container* container, const LaunchSpec& 
   container_ = container;
   launch_ = &launch;
   facts_ = &facts;
+}
+
+void JoinServer::signal_ranks(int sig) const {
+  for (const auto& [fd, _] : ranks_) ::syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0);
 }
 
 void JoinServer::add_pollfds(std::vector<pollfd>& fds) const {

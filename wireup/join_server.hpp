@@ -41,6 +41,12 @@ class JoinServer {
   int joined() const { return joined_; }
   int expected() const { return expected_; }
 
+  bool ranks_running() const { return !ranks_.empty(); }
+  // Signals every joined rank still running (through its pidfd: never a
+  // recycled pid). A holder that stops takes its ranks with it rather than
+  // leave them in a container whose files are gone.
+  void signal_ranks(int sig) const;
+
   // The connections and pidfds to poll besides the listener.
   void add_pollfds(std::vector<pollfd>& fds) const;
   void accept_one();

@@ -19,7 +19,8 @@ namespace hl::wireup {
 
 // What every rank needs to join its node's container.
 struct JoinSpec {
-  std::string socket_name;  // the node's rendezvous
+  // The node's rendezvous: <runtime dir>/<group>/<host>/rendezvous (rendezvous.hpp).
+  std::string rendezvous_group;
   int timeout_s = 120;      // --join-timeout: ranks and holders wait this long for each other
   std::string workdir;      // where the rank starts (checked inside the container)
   EnvList user_env;         // --env, wins over everything but nothing of the launcher's
@@ -53,7 +54,7 @@ JoinSpec decode_join_spec(std::string_view text);
 LaunchSpec launch_spec_from_environment(std::string_view program);
 JoinSpec join_spec_from_environment(std::string_view program);
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinSpec, socket_name, timeout_s, workdir, user_env, report_bindings, local_size,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinSpec, rendezvous_group, timeout_s, workdir, user_env, report_bindings, local_size,
                                    quiet_unless_first)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LaunchSpec, container, binding, join, verbose)
 

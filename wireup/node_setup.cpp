@@ -53,16 +53,15 @@ void add_devices(NodeFacts& facts, devices::GpuSelection gpus) {
 
 }  // namespace
 
-NodeFacts discover_node_facts(const LaunchSpec& launch) {
+NodeFacts discover_node_facts(const LaunchSpec& launch, const std::string& launch_dir) {
   EnvList env = environment_of_this_process();
   NodeFacts facts;
+  facts.setup.mounts.push_back(image::identity_mount(launch_dir, "runtime dir"));
   for (const auto& dir : node_session_dirs(env)) facts.setup.mounts.push_back(image::identity_mount(dir, "session dir"));
   facts.setup.device_nodes = devices::minimal_device_nodes();
   facts.setup.user = current_user();
   std::string path = env_value(env, "PATH");
   facts.setup.fallback_path = path.empty() ? "/usr/bin:/bin" : path;
-  std::string tmpdir = env_value(env, "TMPDIR");
-  facts.setup.staging_parent = tmpdir.empty() ? "/tmp" : tmpdir;
   add_devices(facts, launch.binding.gpus);
   return facts;
 }

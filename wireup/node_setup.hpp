@@ -19,8 +19,11 @@ struct NodeFacts {
   std::vector<std::string> bin_dirs;      // appended to their PATH (nvidia-smi)
 };
 
-// Looks at this node (its environment, /dev, ldconfig, passwd).
-NodeFacts discover_node_facts(const LaunchSpec& launch);
+// Looks at this node (its environment, /dev, ldconfig, passwd). `launch_dir`
+// is this launch's directory in the runtime dir (<runtime>/<group>): bound
+// into the container, since Open MPI's session dirs for the app step appear
+// there (under mpirun) after the container is built.
+NodeFacts discover_node_facts(const LaunchSpec& launch, const std::string& launch_dir);
 
 // Parent dirs of the PMIx / Open MPI session directories named in `env`
 // (the node step's own): the app step's dirs appear there after the

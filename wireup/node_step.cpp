@@ -22,6 +22,7 @@
 #include "common/json.hpp"
 #include "common/log.hpp"
 #include "common/message_socket.hpp"
+#include "common/private_dir.hpp"
 #include "common/self_path.hpp"
 #include "common/strings.hpp"
 #include "image/image_metadata.hpp"
@@ -79,10 +80,17 @@ UniqueFd install_termination_handler() {
   return UniqueFd(fds[0]);
 }
 
+// A holder killed by a signal: libsquashfuse crashes on some corrupt images
+// (it trusts their tables), so name the image and how to check it.
+Error holder_death(int code, const std::string& image) {
+  return Error(fmt::format("the container holder died ({}) while serving image `{}`", describe_exit(code), image),
+               fmt::format("the image may be corrupt: check it with `unsquashfs -s {0}` and `unsquashfs -l {0}`", image));
+}
+
 // Waits for the holder; a termination signal is passed on to it. A holder
 // killed by a signal is an error of ours, reported as an exit status: the
 // front end restarts only node steps that died by a signal, before "serve".
-int wait_for_holder(ChildProcess& holder, int signals) {
+int wait_for_holder(ChildProcess& holder, int signals, const std::string& image) {
   while (true) {
     pollfd fds[2] = {{holder.pidfd(), POLLIN, 0}, {signals, POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) return 1;
@@ -93,7 +101,7 @@ int wait_for_holder(ChildProcess& holder, int signals) {
     if (fds[0].revents & POLLIN) {
       int code = holder.wait();
       if (!killed_by_signal(code)) return code;
-      log::error("the container holder died (signal {})", code - 128);
+      log::error("{}", holder_death(code, image).describe());
       return 1;
     }
   }
@@ -123,10 +131,12 @@ int run_node_step(const LaunchSpec& spec) {
     if (rank == 0) error = error_from_json(metadata);
   } else {
     try {
-      send_request(control.get(), HolderRequest{spec, metadata.at("image").get<image::ImageMetadata>(), std::move(image_fd)});
+      auto image = metadata.at("image").get<image::ImageMetadata>();
+      send_request(control.get(), HolderRequest{spec, image, std::move(image_fd)});
       await_ready(control.get());
     } catch (const Error& e) {
-      error = e;
+      auto code = holder.wait_for(1000);  // died while building?
+      error = code && killed_by_signal(*code) ? holder_death(*code, spec.container.image) : e;
     } catch (const nlohmann::json::exception& e) {
       error = Error(fmt::format("malformed image broadcast: {}", e.what()));
     }
@@ -140,9 +150,14 @@ int run_node_step(const LaunchSpec& spec) {
   if (error) log::error("{}", error->describe());
   if (!all_ok) return error ? error->exit_code() : 1;  // ~ChildProcess stops our holder
   g_forward_signals = true;
-  send_serve(control.get());
-  if (rank == 0) log::info("containers ready on {} node(s)", size);
-  return wait_for_holder(holder, signals.get());
+  send_serve(control.get(), true);
+  // The front end learns from this line that ranks may now be inside
+  // containers: a node step that dies from here on is not started again.
+  if (rank == 0) log::write_line("", fmt::format("{} {} node(s)", kContainersReadyLine, size));
+  int code = wait_for_holder(holder, signals.get(), spec.container.image);
+  // A holder that died left its directory behind: its owner lock is free now.
+  open_runtime_dir(environment_of_this_process()).sweep_stale(spec.join.rendezvous_group);
+  return code;
 }
 
 }  // namespace hl::wireup

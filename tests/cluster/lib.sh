@@ -152,17 +152,22 @@ job_fuse_connections() {  # JOBID
 
 node_pid() { cut -d' ' -f1 "$TC_DIR/run/holder.node$1.pid"; }  # the node's namespace holder
 
-# Abstract hpclaunch rendezvous sockets in node I's network namespace (those of job
-# JOBID only, if given: @hpclaunch/UID/JOBID/... or @hpclaunch/UID/JOBID.STEP/...).
-node_sockets() {  # I [JOBID]
-  local re='@hpclaunch/'
-  [ -n "${2:-}" ] && re="@hpclaunch/$TEST_UID/$2[./]"
-  ip netns exec "hpcl-node$1" grep -c "$re" /proc/net/unix || true
-}
+# The test user's private runtime dir; /tmp is shared by the fake nodes, so
+# every node's launch dirs are there: <group>/nodeI/ (common/private_dir.hpp).
+RUNTIME_DIR=/tmp/hpclaunch-$TEST_UID
 
-staging_dirs() {  # STAMP-FILE -> hpclaunch staging / Open MPI session dirs made since
-  find /tmp -maxdepth 1 \( -name 'hpclaunch-*' -o -name 'ompi.hpclaunch-*' \) -user "$TEST_USER" \
-    -newer "$1" 2>/dev/null || true
+# hpclaunch rendezvous sockets of node I (those of job JOBID only, if given:
+# in l-JOBID.NONCE/ for a front-end launch, x-JOBID.STEP/ in companion mode).
+node_sockets() {  # I [JOBID]
+  local groups='*'
+  [ -n "${2:-}" ] && groups="[lx]-$2.*"
+  # shellcheck disable=SC2086
+  find "$RUNTIME_DIR"/$groups/"node$1" -maxdepth 1 -type s -name 'rendezvous*' 2>/dev/null | wc -l
+}
+runtime_listing() { find "$RUNTIME_DIR" -mindepth 1 2>/dev/null | head -n 40; }
+
+staging_dirs() {  # STAMP-FILE -> hpclaunch launch dirs (sockets, staging, Open MPI session dirs) made since
+  find "$RUNTIME_DIR" -mindepth 1 -maxdepth 1 -newer "$1" 2>/dev/null || true
 }
 
 node_states() { sl sinfo -h -N -o '%N %t' 2>/dev/null || echo "sinfo failed"; }
@@ -216,14 +221,14 @@ expect_job_clean() {  # JOBID FUSE-BASELINE STAMP-FILE [FUSE-IDS]
     sleep 0.2
   done
   [ -z "$procs" ] || fail "job $1: processes left after $(since "$start") s:"$'\n'"$procs"
-  [ -z "$socks" ] || fail "job $1: its rendezvous socket left in the network namespace of: $socks"$'\n'"$(for n in $(seq 1 "$NODES"); do ip netns exec "hpcl-node$n" grep '@hpclaunch/' /proc/net/unix | sed "s/^/node$n: /"; done)"
+  [ -z "$socks" ] || fail "job $1: its rendezvous socket left on: $socks"$'\n'"$(runtime_listing)"
   [ -z "$fuse_left" ] || fail "job $1: its FUSE connections still exist, mounted by no other job: $fuse_left"
   [ -z "$drained" ] || fail "job $1: nodes drained or down: $(tr '\n' ' ' <<<"$drained")$(sl sinfo -h -R 2>/dev/null | tr '\n' ' ')"
   if [ -n "$others" ]; then
     note "job $1: nothing of it left (settled in $(since "$start") s); other jobs on the cluster ($(awk '{ print $1 }' <<<"$others" | tr '\n' ' ')), so the cluster-wide checks (FUSE count, any socket, staging dirs, all idle) were skipped"
     return 0
   fi
-  [ -z "$allsocks" ] || fail "job $1: hpclaunch rendezvous sockets left in the network namespace of: $allsocks"$'\n'"$(for n in $(seq 1 "$NODES"); do ip netns exec "hpcl-node$n" grep '@hpclaunch/' /proc/net/unix | sed "s/^/node$n: /"; done)"
+  [ -z "$allsocks" ] || fail "job $1: hpclaunch rendezvous sockets left on: $allsocks"$'\n'"$(runtime_listing)"
   [ "$fuse" -le "$2" ] || fail "job $1: FUSE connections left: $fuse, baseline $2 ($(ls /sys/fs/fuse/connections | tr '\n' ' '))"
   [ -z "$dirs" ] || fail "job $1: staging or session dirs left: $dirs"
   [ -z "$busy" ] || fail "job $1: nodes not idle after $(since "$start") s: $(tr '\n' ' ' <<<"$busy")"

@@ -43,8 +43,12 @@ expect_eq() {  # expected actual what
 
 fuse_connections() { ls /sys/fs/fuse/connections 2>/dev/null | wc -l; }
 
+# This user's private runtime dir (common/private_dir.hpp): every per-launch
+# name (rendezvous sockets, staging dirs, Open MPI session dirs) lives in it.
+RUNTIME_DIR=/tmp/hpclaunch-$(id -u "$TEST_USER")
+
 # Nothing of hpclaunch's may survive a launch: holders, FUSE connections,
-# rendezvous sockets, staging dirs, Open MPI session dirs of the node step.
+# rendezvous sockets, staging dirs, Open MPI session dirs.
 expect_no_leftovers() {  # fuse-baseline
   local i
   for i in $(seq 1 50); do  # processes may take a moment to be reaped
@@ -53,7 +57,9 @@ expect_no_leftovers() {  # fuse-baseline
   done
   pgrep -u "$TEST_USER" -af "$WORK/bin/hpclaunch" && fail "hpclaunch processes left"
   [ "$(fuse_connections)" -le "$1" ] || fail "FUSE connections left: $(fuse_connections) > $1"
-  grep -q "@hpclaunch/$(id -u "$TEST_USER")/" /proc/net/unix && fail "rendezvous socket left in /proc/net/unix"
+  local left
+  left=$(find "$RUNTIME_DIR" -mindepth 1 -maxdepth 1 2>/dev/null | head -n 5)
+  [ -z "$left" ] || fail "launch dirs left in $RUNTIME_DIR: $left $(find "$RUNTIME_DIR" | head -n 20)"
   local d
   for d in /tmp/hpclaunch-?????? /tmp/ompi.hpclaunch-*; do
     [ -e "$d" ] && [ "$(stat -c %U "$d")" = "$TEST_USER" ] && fail "staging or session dir left: $d"

@@ -12,7 +12,16 @@ namespace {
 
 LaunchContext context(EnvList env = {}, uid_t uid = 1000) {
   env.emplace_back("HOME", "/home/u");
-  return LaunchContext{env, "/home/u/run", uid, "/opt/hl/hpclaunch", "0123456789abcdef", 2};
+  LaunchContext c;
+  c.env = env;
+  c.cwd = "/home/u/run";
+  c.uid = uid;
+  c.self = "/opt/hl/hpclaunch";
+  c.nonce = "0123456789abcdef";
+  c.host = "vm";
+  c.runtime_dir = "/tmp/hpclaunch-1000";
+  c.local_cpus = 2;
+  return c;
 }
 
 RunOptions options(int n = 4) {
@@ -82,7 +91,7 @@ TEST(Plan, SrunInsideAllocation) {
   EXPECT_FALSE(contains(make_plan(o, c).app_step, "--cpu-bind=none")) << "task/none: srun would complain";
   EXPECT_EQ(n_of(p.app_step), "64");
   EXPECT_TRUE(contains(p.app_step, "--kill-on-bad-exit=1"));
-  EXPECT_EQ(p.spec.join.socket_name, "hpclaunch/1000/77/0123456789abcdef");
+  EXPECT_EQ(p.spec.join.rendezvous_group, "l-77.0123456789abcdef");
 }
 
 TEST(Plan, SrunPassesUserOptionsAndNeverUsesMoreNodesThanRanks) {
@@ -150,7 +159,7 @@ TEST(Plan, NoncesMakeDistinctRendezvous) {
   auto c1 = context();
   auto c2 = context();
   c2.nonce = "fedcba9876543210";
-  EXPECT_NE(make_plan(options(), c1).spec.join.socket_name, make_plan(options(), c2).spec.join.socket_name);
+  EXPECT_NE(make_plan(options(), c1).spec.join.rendezvous_group, make_plan(options(), c2).spec.join.rendezvous_group);
 }
 
 TEST(Plan, WorkdirAndEnvReachTheJoiner) {

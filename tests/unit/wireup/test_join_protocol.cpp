@@ -6,6 +6,7 @@
 #include "wireup/join_protocol.hpp"
 #include "wireup/launch_spec.hpp"
 #include "wireup/node_setup.hpp"
+#include "wireup/rendezvous.hpp"
 
 using namespace hl;
 using namespace hl::wireup;
@@ -82,10 +83,13 @@ TEST(JoinProtocol, LaunchersVariablesStayTheRanksOwn) {
   EXPECT_TRUE(has("OMPI_MCA_btl_openib_if_include=mlx5_1"));
 }
 
-TEST(JoinProtocol, RendezvousNamesDiffer) {
-  EXPECT_EQ(rendezvous_name(1000, "123", "abcd"), "hpclaunch/1000/123/abcd");
-  EXPECT_EQ(rendezvous_name(1000, "", "abcd"), "hpclaunch/1000/nojob/abcd");
-  EXPECT_NE(rendezvous_name(1000, "", "abcd"), rendezvous_name(1000, "", "abce"));
+TEST(Rendezvous, GroupsDiffer) {
+  EXPECT_EQ(launch_group("", "abcd"), "l-abcd");
+  EXPECT_EQ(launch_group("77", "abcd"), "l-77.abcd");
+  EXPECT_NE(launch_group("", "abcd"), launch_group("", "abce"));
+  EXPECT_EQ(companion_group({{"SLURM_JOB_ID", "12"}, {"SLURM_STEP_ID", "3"}}), "x-12.3");
+  EXPECT_EQ(companion_group({{"SLURM_JOB_ID", "12"}}), "x-12.batch");
+  EXPECT_EQ(companion_group({{"PMIX_NAMESPACE", "prterun-vm-1/1"}}), "x-prterun-vm-11") << "no '/' in a name";
 }
 
 TEST(NodeSpec, SessionDirsFromPmixEnvironment) {
@@ -117,7 +121,7 @@ TEST(LaunchSpec, JsonRoundTrip) {
   s.container.workdir = "/w";
   s.container.program = "solver";
   s.binding.gpus = devices::GpuSelection::per_rank;
-  s.join.socket_name = "hpclaunch/1/nojob/x";
+  s.join.rendezvous_group = "l-x";
   s.join.user_env = {{"A", "x=y"}};
   LaunchSpec back = decode_launch_spec(encode(s));
   EXPECT_EQ(back.container.image, "/img.sqsh");
@@ -127,7 +131,7 @@ TEST(LaunchSpec, JsonRoundTrip) {
   EXPECT_EQ(back.container.program, "solver");
   EXPECT_EQ(back.binding.gpus, devices::GpuSelection::per_rank);
   EXPECT_EQ(back.join.user_env, s.join.user_env);
-  EXPECT_EQ(decode_join_spec(encode(s.join)).socket_name, "hpclaunch/1/nojob/x");
+  EXPECT_EQ(decode_join_spec(encode(s.join)).rendezvous_group, "l-x");
 }
 
 TEST(LaunchSpec, RejectsGarbage) {

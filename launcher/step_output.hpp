@@ -1,0 +1,44 @@
+#pragma once
+// A launch step's output, read from a pipe in the front end's poll loop:
+// kept (its tail) to explain a failure, shown live with -v, and watched for
+// the node step's "containers ready" line. pyxis keeps helper output the
+// same way and shows it only when something failed.
+#include <cstddef>
+#include <string>
+
+#include "common/unique_fd.hpp"
+
+namespace hl::launcher {
+
+class StepOutput {
+ public:
+  // The write end goes to the step (its stdout and stderr).
+  StepOutput(bool echo);
+
+  int read_fd() const { return read_.get(); }
+  int write_fd() const { return write_.get(); }
+  // After spawning: only the step holds the write end now.
+  void close_write_end() { write_.reset(); }
+  // Reads what is there (non-blocking); false at EOF.
+  bool drain();
+  // Forgets what was read (a restarted step explains only its own failure).
+  void clear();
+  // Reopens the pipe for a new attempt of the step.
+  void reopen();
+
+  const std::string& text() const { return text_; }
+  // The node step said every node's container is ready (rank 0's line).
+  bool containers_ready() const { return containers_ready_; }
+
+ private:
+  void take_lines();
+
+  UniqueFd read_;
+  UniqueFd write_;
+  bool echo_;
+  std::string text_;     // the kept tail, whole lines
+  std::string partial_;  // an unfinished last line
+  bool containers_ready_ = false;
+};
+
+}  // namespace hl::launcher
