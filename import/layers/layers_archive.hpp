@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/unique_fd.hpp"
-#include "import/layers/squashfs_builder.hpp"
+#include "import/layers/layer_blob.hpp"
 
 struct archive;
 struct archive_entry;

@@ -1,7 +1,6 @@
 #pragma once
-// The boundary between the registry side of `hpclaunch import` (which fetches
-// and verifies blobs) and the layer side (which turns verified layers into
-// one squashfs image). Owned by import/.
+// The entry point of the layer side of `hpclaunch import`: verified layers
+// (layer_blob.hpp) and the image config in, one squashfs image out.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -9,15 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace hl::import {
+#include "import/layers/layer_blob.hpp"
 
-// One layer blob on disk whose sha256 has already been verified.
-struct LayerBlob {
-  std::string path;        // file in the layer cache
-  std::string media_type;  // ...tar, ...tar+gzip, ...tar+zstd (OCI or Docker names)
-  std::string digest;      // "sha256:..."
-  std::uint64_t size = 0;  // compressed size
-};
+namespace hl::import {
 
 struct SquashfsBuildOptions {
   std::string compressor = "zstd";  // the default compressor and level, used by the benchmark's baseline too
