@@ -14,9 +14,9 @@
 #include "common/error.hpp"
 #include "common/main_guard.hpp"
 #include "common/log.hpp"
+#include "common/sibling_exec.hpp"
 #include "common/strings.hpp"
 #include "devices/topology_command.hpp"
-#include "import/import_command.hpp"
 #include "launcher/cli.hpp"
 #include "launcher/frontend.hpp"
 #include "wireup/companion.hpp"
@@ -111,7 +111,7 @@ int dispatch(int argc, char** argv) {
   }
   if (command == "run") return run_command(argc - 1, argv + 1);
   if (command == "exec") return exec_command(argc - 1, argv + 1);
-  if (command == "import") return import::run_import_command(argc - 1, argv + 1);
+  if (command == "import") exec_sibling("hpclaunch-import", argv + 1);  // curl, OpenSSL, libarchive: not here
   if (command == "topology") {
     argv[1] = const_cast<char*>("hpclaunch topology");
     return devices::run_topology_command(argc - 1, argv + 1);
