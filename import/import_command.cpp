@@ -104,7 +104,7 @@ std::optional<ImportOptions> parse_import_options(int argc, char** argv) {
   app.add_option("--parallel", o.parallel, "layers downloaded at the same time (default 4)")
       ->check(CLI::Range(1, 32).description(""))
       ->type_name("N");
-  app.add_option("--timeout", o.timeout_s, "seconds without data before a transfer is retried (default 30)")
+  app.add_option("--timeout", o.timeout_s, "seconds under 1 KiB/s before a transfer counts as stalled (default 30)")
       ->check(CLI::Range(1, 3600).description(""))
       ->type_name("S");
   if (!parse_command_line(app, argc, argv, "hpclaunch import", "import: ", 2)) return std::nullopt;

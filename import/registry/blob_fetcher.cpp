@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -17,6 +18,7 @@
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
 #include "import/registry/digest.hpp"
+#include "import/registry/transfer_limits.hpp"
 #include "import/interrupt.hpp"
 
 namespace hl::import {
@@ -46,10 +48,12 @@ struct Transfer {
   bool restarted = false;         // we already started over once (bad partial, 416)
   int failures = 0;               // in a row, without progress
   int attempts = 0;               // all of them: a source that trickles a byte and stalls ends too
+  StallCounter stalls;
+  std::optional<TransferBudget> budget;  // from the first request (transfer_limits.hpp)
   Clock::time_point not_before{};
   // The current request.
   ResponseHeaders headers;
-  StallWatch watch;
+  TransferWatch watch;
   bool body_seen = false;
   bool accepting = false;
   bool too_large = false;
@@ -165,14 +169,18 @@ void emit(const Transfer& t, BlobEvent event, std::uint64_t value) {
 }
 
 void start_request(Transfer& t, RegistryClient& client, CURLM* multi) {
+  long timeout_s = client.http_settings().stall_timeout_s;
   if (!t.started) emit(t, t.written > 0 ? BlobEvent::Resumed : BlobEvent::Started, t.written);
   t.started = true;
+  if (!t.budget) t.budget.emplace(t.size(), timeout_s);
+  if (t.budget->spent()) throw transfer_deadline_error(client.reference().registry, t.what(), t.size(), timeout_s);
   t.headers = ResponseHeaders{};
   t.body_seen = t.accepting = t.too_large = t.range_mismatch = false;
   t.write_error.clear();
   t.error_body.clear();
   t.range_start = t.written;
-  t.curl = make_get_handle(client.blob_url(t.digest()), client.http_settings(), &t.headers, &t.watch);
+  t.curl = make_get_handle(client.blob_url(t.digest()), client.http_settings(), &t.headers, &t.watch,
+                           t.budget->start(Clock::now()));
   std::vector<std::string> headers = client.auth_headers();
   if (t.written > 0) headers.push_back(fmt::format("Range: bytes={}-", t.written));
   t.header_list = make_header_list(headers);
@@ -216,10 +224,28 @@ Next retry_or_throw(Transfer& t, const std::function<Error()>& give_up) {
   return Next::RetryLater;
 }
 
+// The low-speed limit and the deadline (transfer_limits.hpp) after each request.
+void check_transfer_limits(Transfer& t, CURLcode code, const RegistryClient& client) {
+  long timeout_s = client.http_settings().stall_timeout_s;
+  const std::string& registry = client.reference().registry;
+  bool cut = code == CURLE_ABORTED_BY_CALLBACK;
+  if (cut && t.watch.cut == CutShort::PastDeadline) {
+    throw transfer_deadline_error(registry, t.what(), t.size(), timeout_s);
+  }
+  curl_off_t received = 0;
+  curl_easy_getinfo(t.curl.get(), CURLINFO_SIZE_DOWNLOAD_T, &received);
+  if (t.stalls.give_up(static_cast<std::uint64_t>(std::max<curl_off_t>(received, 0)),
+                       cut && t.watch.cut == CutShort::Stalled, timeout_s)) {
+    throw stalled_transfer_error(registry, t.what(), t.watch.low_speed.rate(), timeout_s);
+  }
+}
+
 Next on_done(Transfer& t, CURLcode code, RegistryClient& client, const BlobCache& cache) {
+  t.budget->stop(Clock::now());
   throw_if_interrupted();
   long status = t.headers.status;
   if (!t.write_error.empty()) throw Error(t.write_error);
+  check_transfer_limits(t, code, client);
   if (t.too_large) {
     if (t.resumed && !t.restarted) {
       t.restarted = true;

@@ -3,8 +3,9 @@
 // multi). Each blob is hashed while it streams to <hex>.partial and renamed to
 // its final name only after its sha256 matched; a partial file left by an
 // interrupted import is resumed with a Range request (or restarted when the
-// server ignores the range). Transient failures (5xx, 429, timeouts, dropped
-// connections) are retried with backoff, a bounded number of times.
+// server ignores the range). Transient failures (5xx, 429, stalls, dropped
+// connections) are retried with backoff, a bounded number of times; a second
+// stall and the deadline end the fetch (transfer_limits.hpp).
 #include <cstdint>
 #include <functional>
 #include <string>

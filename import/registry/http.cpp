@@ -1,5 +1,6 @@
 #include "import/registry/http.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -36,14 +37,17 @@ size_t on_memory_body(char* data, size_t size, size_t count, void* user) {
 
 int on_transfer_info(void* user, curl_off_t, curl_off_t now_bytes, curl_off_t, curl_off_t) {
   if (interrupting_signal() != 0) return 1;
-  auto* watch = static_cast<StallWatch*>(user);
+  auto* watch = static_cast<TransferWatch*>(user);
   auto now = std::chrono::steady_clock::now();
-  if (now_bytes != watch->last_bytes) {
-    watch->last_bytes = now_bytes;
-    watch->last_change = now;
-    return 0;
+  if (now >= watch->deadline) {
+    watch->cut = CutShort::PastDeadline;
+    return 1;
   }
-  return now - watch->last_change > std::chrono::seconds(watch->timeout_s) ? 1 : 0;
+  if (watch->low_speed.stalled(now, static_cast<std::uint64_t>(std::max<curl_off_t>(now_bytes, 0)))) {
+    watch->cut = CutShort::Stalled;
+    return 1;
+  }
+  return 0;
 }
 
 template <typename T>
@@ -87,7 +91,7 @@ void ResponseHeaders::add_line(std::string_view line) {
 }
 
 CurlHandle make_get_handle(const std::string& url, const HttpSettings& settings, ResponseHeaders* headers,
-                           StallWatch* watch) {
+                           TransferWatch* watch, std::chrono::steady_clock::time_point deadline) {
   CurlHandle curl(curl_easy_init());
   if (!curl) throw Error("libcurl: cannot create a transfer");
   CURL* c = curl.get();
@@ -100,7 +104,7 @@ CurlHandle make_get_handle(const std::string& url, const HttpSettings& settings,
   set(c, CURLOPT_FOLLOWLOCATION, 1L);
   set(c, CURLOPT_MAXREDIRS, 5L);
   set(c, CURLOPT_CONNECTTIMEOUT, settings.connect_timeout_s);
-  *watch = StallWatch{settings.stall_timeout_s, -1, std::chrono::steady_clock::now()};
+  *watch = TransferWatch{LowSpeedCheck(settings.stall_timeout_s, std::chrono::steady_clock::now()), deadline};
   set(c, CURLOPT_XFERINFOFUNCTION, on_transfer_info);
   set(c, CURLOPT_XFERINFODATA, watch);
   set(c, CURLOPT_NOPROGRESS, 0L);
@@ -115,11 +119,12 @@ CurlHandle make_get_handle(const std::string& url, const HttpSettings& settings,
   return curl;
 }
 
-CURLcode http_get(const std::string& url, const std::vector<std::string>& request_headers, const HttpSettings& settings,
-                  std::size_t max_body, HttpResponse& response, std::string& error) {
+HttpOutcome http_get(const std::string& url, const std::vector<std::string>& request_headers,
+                     const HttpSettings& settings, std::size_t max_body, std::chrono::steady_clock::time_point deadline,
+                     HttpResponse& response) {
   response = HttpResponse{};
-  StallWatch watch;
-  CurlHandle curl = make_get_handle(url, settings, &response.headers, &watch);
+  TransferWatch watch;
+  CurlHandle curl = make_get_handle(url, settings, &response.headers, &watch, deadline);
   CurlList list = make_header_list(request_headers);
   MemoryBody sink{&response.body, max_body};
   char error_buffer[CURL_ERROR_SIZE] = {};
@@ -127,13 +132,16 @@ CURLcode http_get(const std::string& url, const std::vector<std::string>& reques
   set(curl.get(), CURLOPT_WRITEFUNCTION, on_memory_body);
   set(curl.get(), CURLOPT_WRITEDATA, &sink);
   set(curl.get(), CURLOPT_ERRORBUFFER, error_buffer);
-  CURLcode code = curl_easy_perform(curl.get());
-  if (code == CURLE_WRITE_ERROR && response.body.size() + CURL_MAX_WRITE_SIZE > max_body) {
-    error = fmt::format("the response is larger than {} bytes", max_body);
+  HttpOutcome outcome;
+  outcome.code = curl_easy_perform(curl.get());
+  if (outcome.code == CURLE_WRITE_ERROR && response.body.size() + CURL_MAX_WRITE_SIZE > max_body) {
+    outcome.error = fmt::format("the response is larger than {} bytes", max_body);
   } else {
-    error = error_buffer;
+    outcome.error = error_buffer;
   }
-  return code;
+  if (outcome.code == CURLE_ABORTED_BY_CALLBACK) outcome.cut = watch.cut;
+  outcome.stalled_rate = watch.low_speed.rate();
+  return outcome;
 }
 
 bool is_retryable(CURLcode code) {
@@ -146,7 +154,7 @@ bool is_retryable(CURLcode code) {
     case CURLE_GOT_NOTHING:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
-    case CURLE_ABORTED_BY_CALLBACK:  // StallWatch
+    case CURLE_ABORTED_BY_CALLBACK:  // TransferWatch: a stall (the deadline and Ctrl-C are checked first)
       return true;
     default:
       return false;
@@ -165,7 +173,7 @@ std::string describe_curl_error(CURLcode code, const std::string& detail) {
     text += " (if the registry speaks plain HTTP, e.g. a local test registry, add --insecure)";
   }
   if (code == CURLE_UNSUPPORTED_PROTOCOL) text += " (plain HTTP is allowed only with --insecure)";
-  if (code == CURLE_ABORTED_BY_CALLBACK) text = "no data received for the --timeout (stalled transfer)";
+  if (code == CURLE_ABORTED_BY_CALLBACK) text = "under 1 KiB/s for the --timeout (stalled transfer)";
   return text;
 }
 

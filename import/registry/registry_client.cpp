@@ -1,11 +1,13 @@
 #include "import/registry/registry_client.hpp"
 
+#include <chrono>
 #include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "import/registry/digest.hpp"
+#include "import/registry/transfer_limits.hpp"
 #include "import/interrupt.hpp"
 
 namespace hl::import {
@@ -57,16 +59,28 @@ std::vector<std::string> RegistryClient::auth_headers() const {
   return {authorization_};
 }
 
+// Bounded like a blob (transfer_limits.hpp), its size being `max_body`.
 HttpResponse RegistryClient::get_with_retries(const std::string& url, const std::vector<std::string>& headers,
                                               std::size_t max_body, std::string_view what) {
+  using Clock = std::chrono::steady_clock;
+  long timeout_s = options_.http.stall_timeout_s;
+  TransferBudget budget(max_body, timeout_s);
+  StallCounter stalls;
   HttpResponse response;
   for (int attempt = 1;; ++attempt) {
-    std::string error;
-    CURLcode code = http_get(url, headers, options_.http, max_body, response, error);
+    if (budget.spent()) throw transfer_deadline_error(ref_.registry, what, max_body, timeout_s);
+    HttpOutcome outcome = http_get(url, headers, options_.http, max_body, budget.start(Clock::now()), response);
+    budget.stop(Clock::now());
     throw_if_interrupted();
+    if (outcome.cut == CutShort::PastDeadline) throw transfer_deadline_error(ref_.registry, what, max_body, timeout_s);
+    if (stalls.give_up(response.body.size(), outcome.cut == CutShort::Stalled, timeout_s)) {
+      throw stalled_transfer_error(ref_.registry, what, outcome.stalled_rate, timeout_s);
+    }
+    CURLcode code = outcome.code;
     bool last = attempt >= kMaxAttempts;
     if (code != CURLE_OK && (last || !is_retryable(code))) {
-      throw Error(fmt::format("cannot fetch {} from {}: {}", what, ref_.registry, describe_curl_error(code, error)));
+      throw Error(
+          fmt::format("cannot fetch {} from {}: {}", what, ref_.registry, describe_curl_error(code, outcome.error)));
     }
     if (code == CURLE_OK && (last || !is_retryable_status(response.status()))) return response;
     std::this_thread::sleep_for(retry_delay(attempt));
