@@ -13,7 +13,7 @@ RUNS=${1:-3}
 [ "$(id -u)" = 0 ] || { echo "bench/import.sh: run as root (drop_caches, umoci unpack)" >&2; exit 1; }
 BUILD=${HPCLAUNCH_BUILD:-$PWD/build}
 HPCLAUNCH=$BUILD/hpclaunch
-[ -x "$HPCLAUNCH" ] || { echo "bench/import.sh: build first (scripts/setup)" >&2; exit 1; }
+[ -x "$HPCLAUNCH" ] && [ -x "$BUILD/hpclaunch-import" ] || { echo "bench/import.sh: build first (scripts/setup)" >&2; exit 1; }
 OUT=bench/results/$(date +%Y-%m-%d)
 mkdir -p "$OUT"
 CSV=$OUT/import.csv

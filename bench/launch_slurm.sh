@@ -17,7 +17,7 @@ TC_ENV=${HPCL_TESTCLUSTER_DIR:-/var/lib/hpclaunch-testcluster}/env
 # shellcheck disable=SC1090
 source "$TC_ENV"
 [ "${HPCL_TESTCLUSTER_NODES:-0}" -ge 4 ] || { echo "launch_slurm: needs 4 nodes: scripts/testcluster up 4" >&2; exit 1; }
-for f in hpclaunch hpclaunch-node hpclaunch-join examples/hello examples/solver.sqsh; do
+for f in hpclaunch hpclaunch-node hpclaunch-join hpclaunch-import examples/hello examples/solver.sqsh; do
   [ -r "$BUILD/$f" ] || { echo "launch_slurm: $BUILD/$f missing: build first" >&2; exit 1; }
 done
 OUT=bench/results/$(date +%Y-%m-%d)
@@ -28,7 +28,7 @@ CSV=$OUT/launch_slurm.csv
 S=$(mktemp -d /tmp/hlbench.XXXXXX)
 chmod 755 "$S"
 mkdir "$S/bin"
-cp "$BUILD/hpclaunch" "$BUILD/hpclaunch-node" "$BUILD/hpclaunch-join" "$BUILD/examples/hello" "$S/bin/"
+cp "$BUILD/hpclaunch" "$BUILD/hpclaunch-node" "$BUILD/hpclaunch-join" "$BUILD/hpclaunch-import" "$BUILD/examples/hello" "$S/bin/"
 cp "$BUILD/examples/solver.sqsh" "$S/"
 JOB_NAME=hlbench-$(basename "$S")
 if [ "$(id -u)" = 0 ]; then

@@ -18,4 +18,17 @@ std::string self_path() {
 
 std::string sibling_binary(std::string_view name) { return dirname_of(self_path()) + "/" + std::string(name); }
 
+void exec_sibling(std::string_view name, char** argv) {
+  std::string path = sibling_binary(name);
+  ::execv(path.c_str(), argv);
+  throw_errno("cannot run", path);
+}
+
+void exec_sibling(std::string_view name, const std::vector<std::string>& argv) {
+  std::vector<char*> pointers;
+  for (const auto& a : argv) pointers.push_back(const_cast<char*>(a.c_str()));
+  pointers.push_back(nullptr);
+  exec_sibling(name, pointers.data());
+}
+
 }  // namespace hl

@@ -37,7 +37,7 @@ def copy_programs(w):
     build = os.path.join(REPO, "build")
     for d in ("bin", "logs", "plans", "trace"):
         os.makedirs(os.path.join(w, d))
-    for f in ("hpclaunch", "hpclaunch-node", "hpclaunch-join"):
+    for f in ("hpclaunch", "hpclaunch-node", "hpclaunch-join", "hpclaunch-import"):
         shutil.copy2(os.path.join(build, f), os.path.join(w, "bin", f))
     for f in ("hello", "pingpong"):
         shutil.copy2(os.path.join(build, "examples", f), os.path.join(w, "bin", f))

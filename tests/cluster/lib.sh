@@ -28,14 +28,14 @@ TEST_USER=${HPCL_TESTCLUSTER_USER:-hltest}
 NODES=${HPCL_TESTCLUSTER_NODES:-4}
 TEST_UID=$(id -u "$TEST_USER") || fail "test user $TEST_USER missing"
 TEST_HOME=$(getent passwd "$TEST_USER" | cut -d: -f6)
-for f in "$BUILD/hpclaunch" "$BUILD/hpclaunch-node" "$BUILD/hpclaunch-join" "$BUILD/examples/solver.sqsh"; do
+for f in "$BUILD/hpclaunch" "$BUILD/hpclaunch-node" "$BUILD/hpclaunch-join" "$BUILD/hpclaunch-import" "$BUILD/examples/solver.sqsh"; do
   [ -r "$f" ] || fail "$f missing: build first (cmake --build build)"
 done
 
 WORK=$(mktemp -d /tmp/hlcluster.XXXXXX)
 chmod 755 "$WORK"
 mkdir -p "$WORK/bin" "$WORK/out"
-cp "$BUILD/hpclaunch" "$BUILD/hpclaunch-node" "$BUILD/hpclaunch-join" "$WORK/bin/"
+cp "$BUILD/hpclaunch" "$BUILD/hpclaunch-node" "$BUILD/hpclaunch-join" "$BUILD/hpclaunch-import" "$WORK/bin/"
 cp "$BUILD/examples/solver.sqsh" "$WORK/solver.sqsh"
 chown -R "$TEST_USER:" "$WORK"
 IMAGE=$WORK/solver.sqsh

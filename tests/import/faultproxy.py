@@ -10,6 +10,8 @@ Forwards every request to --upstream (127.0.0.1 only) and, for blob GETs
   --ignore-range      drop Range headers (the upstream then answers 200 with everything)
   --redirect-blobs    answer 307 to /redirected/<path>, which is then served
   --delay-blobs S     wait S seconds before answering each blob request
+  --trickle-blobs S   every request of each blob sends its headers (the full
+                      Content-Length), then one byte every S seconds
 Writes the port it listens on to --port-file and one JSON line per request to --log
 (path, range, status, how many blob requests were in flight).
 """
@@ -82,6 +84,8 @@ class Handler(BaseHTTPRequestHandler):
         first_full = count == args.fail_blobs + 1 and rng is None
         if args.cut_blobs is not None and first_full and status == 200:
             return self.send(status, headers, body[: args.cut_blobs], close=True)
+        if args.trickle_blobs and status in (200, 206):
+            return self.trickle(status, headers, body)
         if args.stall_blobs and first_full and status == 200:
             self.send_headers(status, headers)
             self.wfile.write(body[: len(body) // 2])
@@ -105,6 +109,17 @@ class Handler(BaseHTTPRequestHandler):
         status, headers, body = self.fetch(path, drop)
         log({"path": path, "range": self.headers.get("Range"), "status": status})
         self.send(status, headers, body)
+
+    def trickle(self, status, headers, body):
+        self.send_headers(status, headers)
+        try:
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(args.trickle_blobs)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up, as it should
+        self.close_connection = True
 
     def send_headers(self, status, headers):
         self.send_response(status)
@@ -139,6 +154,7 @@ def main():
     p.add_argument("--ignore-range", action="store_true")
     p.add_argument("--redirect-blobs", action="store_true")
     p.add_argument("--delay-blobs", type=float, default=0)
+    p.add_argument("--trickle-blobs", type=float, default=0)
     args = p.parse_args()
     if not args.upstream.startswith("127.0.0.1:"):
         raise SystemExit("faultproxy: the upstream must be on 127.0.0.1")

@@ -26,7 +26,8 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 WORK=$(mktemp -d /tmp/hlimport.XXXXXX)
 chmod 755 "$WORK"
 mkdir -p "$WORK/bin" "$WORK/home" "$WORK/out" "$WORK/build"
-cp "$BUILD/hpclaunch" "$WORK/bin/"
+# `hpclaunch import` execs hpclaunch-import from the same directory.
+cp "$BUILD/hpclaunch" "$BUILD/hpclaunch-import" "$WORK/bin/"
 chown -R "$TEST_USER" "$WORK/bin" "$WORK/home" "$WORK/out"
 HPCLAUNCH=$WORK/bin/hpclaunch
 CACHE=$WORK/home/.cache/hpclaunch

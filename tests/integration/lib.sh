@@ -15,7 +15,7 @@ fi
 WORK=$(mktemp -d /tmp/hltest.XXXXXX)
 chmod 755 "$WORK"
 mkdir -p "$WORK/bin"
-cp "$BUILD/hpclaunch" "$BUILD/hpclaunch-node" "$BUILD/hpclaunch-join" "$WORK/bin/"
+cp "$BUILD/hpclaunch" "$BUILD/hpclaunch-node" "$BUILD/hpclaunch-join" "$BUILD/hpclaunch-import" "$WORK/bin/"
 cp "$BUILD/examples/solver.sqsh" "$WORK/solver.sqsh"
 [ "$(id -u)" = 0 ] && chown -R "$TEST_USER" "$WORK"
 IMAGE=$WORK/solver.sqsh
