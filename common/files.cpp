@@ -110,17 +110,25 @@ void write_file(const std::string& path, std::string_view content, unsigned mode
   write_all(fd.get(), content, path);
 }
 
+PendingFile::PendingFile(std::string target)
+    : target_(std::move(target)),
+      temp_(dirname_of(target_) + "/." + target_.substr(target_.rfind('/') + 1) + "." + random_hex(6) + ".tmp") {}
+
+PendingFile::~PendingFile() {
+  if (!committed_) ::unlink(temp_.c_str());
+}
+
+void PendingFile::commit() {
+  if (::rename(temp_.c_str(), target_.c_str()) != 0) throw_errno("rename to", target_);
+  committed_ = true;
+}
+
 void write_file_atomic(const std::string& path, std::string_view content, unsigned mode) {
-  std::string temp = path + ".tmp." + random_hex(4);
-  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!fd) throw_errno("create", temp);
-  try {
-    write_all(fd.get(), content, temp);
-    if (::rename(temp.c_str(), path.c_str()) != 0) throw_errno("rename to", path);
-  } catch (...) {
-    ::unlink(temp.c_str());
-    throw;
-  }
+  PendingFile file(path);
+  UniqueFd fd(::open(file.path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd) throw_errno("create", file.path());
+  write_all(fd.get(), content, file.path());
+  file.commit();
 }
 
 bool remove_tree_at(int parent_fd, const std::string& name) {

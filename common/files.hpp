@@ -17,8 +17,27 @@ std::string read_file(const std::string& path);
 std::string read_regular_file(int fd, const std::string& what, std::uint64_t max_bytes);
 // Writes a file (created with `mode`), throws Error naming the path.
 void write_file(const std::string& path, std::string_view content, unsigned mode = 0644);
-// Writes a temporary file next to `path` and renames it over `path`:
-// readers see the old content or the new, never a part.
+// A file that appears at `target` only complete: it is written under a
+// temporary name in the same directory (so the rename stays on one file
+// system), renamed over `target` by commit(), and removed if never committed.
+class PendingFile {
+ public:
+  explicit PendingFile(std::string target);
+  PendingFile(const PendingFile&) = delete;
+  PendingFile& operator=(const PendingFile&) = delete;
+  ~PendingFile();
+
+  const std::string& path() const { return temp_; }  // write (or link, or let a tool write) here
+  const std::string& target() const { return target_; }
+  void commit();
+
+ private:
+  std::string target_;
+  std::string temp_;
+  bool committed_ = false;
+};
+
+// A PendingFile with `content`: readers see the old content or the new, never a part.
 void write_file_atomic(const std::string& path, std::string_view content, unsigned mode = 0644);
 
 // Removes `name` (a file, symlink or directory tree) below the directory

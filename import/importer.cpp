@@ -51,12 +51,7 @@ nlohmann::json load_config(RegistryClient& client, const BlobCache& cache, const
   } else {
     body = client.fetch_small_blob(d, label);
     cache.create_directories();
-    std::string temp = cache.blob_path(d.digest) + "." + random_hex() + ".tmp";
-    write_file(temp, body);
-    if (::rename(temp.c_str(), cache.blob_path(d.digest).c_str()) != 0) {
-      ::unlink(temp.c_str());
-      throw_errno("rename to", cache.blob_path(d.digest));
-    }
+    write_file_atomic(cache.blob_path(d.digest), body);
   }
   auto config = nlohmann::json::parse(body, nullptr, false);
   if (config.is_discarded() || !config.is_object()) throw Error(fmt::format("{} is not valid JSON", label));

@@ -260,24 +260,16 @@ class LayerStreamer {
   std::uint64_t unpacked_ = 0;
 };
 
-// `output`'s directory, so the final rename stays on one file system.
-std::string temp_name_for(const std::string& output) {
-  auto slash = output.rfind('/');
-  std::string base = slash == std::string::npos ? output : output.substr(slash + 1);
-  return fmt::format("{}/.{}.tmp-{}", dirname_of(output), base, random_hex());
-}
-
 }  // namespace
 
 void build_squashfs_from_layers(const std::vector<LayerBlob>& layers, const nlohmann::json& image_config,
                                 const std::string& output, const SquashfsBuildOptions& options,
                                 const BuildProgress& progress) {
   for (const auto& layer : layers) compression_of(layer);  // refuse unknown types before any work
-  std::string temp = temp_name_for(output);
-  std::vector<std::string> command = packer_command(options, temp);
   // Declared before the packer: the packer is killed and reaped first, so it
   // cannot create the file after we removed it.
-  ScopeGuard remove_temp([&] { ::unlink(temp.c_str()); });
+  PendingFile image(output);
+  std::vector<std::string> command = packer_command(options, image.path());
   UniqueFd log_fd(::memfd_create("tar2sqfs-output", MFD_CLOEXEC));
   if (!log_fd) throw_errno("memfd_create");
   int fds[2];
@@ -317,8 +309,7 @@ void build_squashfs_from_layers(const std::vector<LayerBlob>& layers, const nloh
   }
   if (cut_short)
     throw Error(fmt::format("tar2sqfs stopped reading before the end of the layers building `{}`", output));
-  if (::rename(temp.c_str(), output.c_str()) != 0) throw_errno("rename to", output);
-  remove_temp.dismiss();
+  image.commit();
   read_progress.finish();
 }
 

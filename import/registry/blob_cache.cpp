@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/files.hpp"
 #include "common/scope_guard.hpp"
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
@@ -105,8 +106,8 @@ const char* to_string(InstallMethod method) {
 }
 
 InstallMethod install_file(const std::string& source, const std::string& target) {
-  std::string temp = dirname_of(target) + "/.hpclaunch-import." + random_hex() + ".tmp";
-  ScopeGuard remove_temp([&] { ::unlink(temp.c_str()); });
+  PendingFile pending(target);
+  const std::string& temp = pending.path();
   InstallMethod method = InstallMethod::Hardlink;
   if (link_retrying(source, temp) != 0) {
     if (errno != EXDEV && errno != EPERM && errno != EMLINK) throw_errno("link to", temp);
@@ -118,8 +119,7 @@ InstallMethod install_file(const std::string& source, const std::string& target)
     if (method == InstallMethod::Copy) copy_contents(in.get(), out.get(), source, temp);
     if (::fsync(out.get()) != 0) throw_errno("fsync", temp);
   }
-  if (::rename(temp.c_str(), target.c_str()) != 0) throw_errno("rename to", target);
-  remove_temp.dismiss();
+  pending.commit();
   return method;
 }
 
