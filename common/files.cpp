@@ -23,6 +23,14 @@ using UniqueDir = UniqueHandle<DIR*, close_dir>;
 
 constexpr int kMaxTreeDepth = 128;
 
+const char* file_type(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a file";
+}
+
 std::string read_all(int fd, const std::string& what, std::uint64_t max_bytes) {
   std::string content;
   char buffer[16384];
@@ -33,7 +41,7 @@ std::string read_all(int fd, const std::string& what, std::uint64_t max_bytes) {
     if (n == 0) break;
     content.append(buffer, static_cast<std::size_t>(n));
     if (content.size() > max_bytes) {
-      throw Error(fmt::format("`{}` is larger than {} bytes", what, max_bytes), "is it the file you meant?");
+      throw Error(fmt::format("{} is larger than {} bytes", what, max_bytes), "is it the file you meant?");
     }
   }
   return content;
@@ -96,10 +104,11 @@ std::string read_regular_file(int fd, const std::string& what, std::uint64_t max
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw_errno("stat", what);
   if (!S_ISREG(st.st_mode)) {
-    throw Error(fmt::format("`{}` is not a regular file", what), "replace it with a regular file");
+    throw Error(fmt::format("{} is not a regular file ({})", what, file_type(st.st_mode)),
+                "make it a regular file");
   }
   if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
-    throw Error(fmt::format("`{}` is larger than {} bytes", what, max_bytes), "is it the file you meant?");
+    throw Error(fmt::format("{} is larger than {} bytes", what, max_bytes), "is it the file you meant?");
   }
   return read_all(fd, what, max_bytes);
 }

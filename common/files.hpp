@@ -12,7 +12,7 @@ namespace hl {
 // Reads a whole file; throws Error naming the path.
 std::string read_file(const std::string& path);
 // Reads at most `max_bytes` from an open regular file (`what` names it in
-// errors): a FIFO, device or directory is refused instead of read, so a
+// errors: "`/etc/passwd` of the image"): a FIFO, device or directory is refused instead of read, so a
 // hostile file cannot block or flood the reader.
 std::string read_regular_file(int fd, const std::string& what, std::uint64_t max_bytes);
 // Writes a file (created with `mode`), throws Error naming the path.

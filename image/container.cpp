@@ -76,9 +76,14 @@ void check_program(const ContainerSpec& spec, const std::string& fallback_path, 
 }
 
 // Our FUSE server answers EIO when the image's tables or blocks do not
-// decode: a build step that read one names the image and how to check it.
+// decode: a build step that read one names the image and how to check it;
+// so does one that found a broken file in it.
 Error with_image_hint(const Error& e, const std::string& image) {
-  if (std::string_view(e.what()).find(std::strerror(EIO)) == std::string_view::npos) return e;
+  std::string_view what = e.what();
+  if (what.find(" of the image ") != std::string_view::npos) {
+    return Error(fmt::format("image `{}`: {}", image, what), "the image is broken: rebuild it", e.exit_code());
+  }
+  if (what.find(std::strerror(EIO)) == std::string_view::npos) return e;
   return Error(fmt::format("image `{}`: {}", image, e.what()),
                fmt::format("the image may be corrupt: check it with `unsquashfs -s {0}` and `unsquashfs -l {0}`", image),
                e.exit_code());

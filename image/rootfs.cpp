@@ -144,7 +144,7 @@ std::string read_in_root(int root_fd, const std::string& path) {
     if (errno == ENOENT) return {};
     throw_errno("read image file", path);
   }
-  return read_regular_file(fd.get(), fmt::format("image file {}", path), kMaxImageTextFile);
+  return read_regular_file(fd.get(), fmt::format("`{}` of the image", path), kMaxImageTextFile);
 }
 
 // mkdir -p of `path` below `upper` (our tmpfs); the last component a file when !directory.

@@ -156,6 +156,9 @@ int run_holder() {
   // group, and once ranks are inside our container we must outlive the node
   // step (before that, PR_SET_PDEATHSIG takes us with it).
   ::setpgid(0, 0);
+  // Our stderr is the node step's output pipe, whose reader (srun, mpirun)
+  // may be gone while we still serve ranks: a message must not kill us.
+  ::signal(SIGPIPE, SIG_IGN);
   UniqueFd control(kHolderControlFd);
   UniqueFd signals = block_termination_signals();
   log::set_origin(host_name());
@@ -189,10 +192,15 @@ int run_holder() {
   joins.serve_container(container.get(), launch, facts);
   int code = ServeLoop(container.get(), joins, control.get(), signals.get(), launch.join.timeout_s, !*detach).run();
   log::info("FUSE requests served: {}", container->server().request_counts().summary());
+  // The last one out tidies up: a front end killed with -9 left its
+  // directory of this launch (its owner lock is free now).
+  dir.remove();
+  open_runtime_dir(environment_of_this_process()).sweep_stale(launch.join.rendezvous_group);
   return code;
 }
 
 int run_companion_holder(UniqueFd listener, const LaunchSpec& launch) {
+  ::signal(SIGPIPE, SIG_IGN);  // stderr may be a task's pipe its srun closed (-v)
   UniqueFd signals = block_termination_signals();
   log::set_verbose(launch.verbose);
   log::set_origin(host_name());

@@ -66,3 +66,16 @@ expect_no_leftovers() {  # fuse-baseline
   done
   return 0
 }
+
+# The attacker in tests of what another user can do: a second unprivileged user.
+OTHER_USER=${HPCLAUNCH_OTHER_USER:-hlevil}
+as_other() { (cd /tmp && runuser -u "$OTHER_USER" -- "$@"); }
+
+# A fresh sticky, world-writable directory like /tmp, for a launch whose
+# runtime dir ($TMPDIR/hpclaunch-UID) must not exist yet.
+fresh_tmp() {  # NAME -> path
+  local d="$WORK/$1"
+  mkdir -p "$d"
+  chmod 1777 "$d"
+  echo "$d"
+}
