@@ -165,15 +165,6 @@ std::vector<std::string> node_command(const LaunchContext& c) {
   return cmd;
 }
 
-// The node step moves a few hundred bytes (one bcast, one allreduce), but
-// MPI_Init probing UCX costs ~220 ms per launch here: use ob1 over TCP.
-void add_light_mpi_settings(EnvList& env) {
-  for (auto [key, value] : {std::pair{"OMPI_MCA_pml", "ob1"}, std::pair{"OMPI_MCA_btl", "self,tcp"},
-                            std::pair{"OMPI_MCA_osc", "pt2pt"}, std::pair{"OMPI_MCA_coll", "basic,libnbc,self"}}) {
-    env.emplace_back(key, value);
-  }
-}
-
 }  // namespace
 
 std::pair<std::string, std::string> parse_env_option(const std::string& text) {
@@ -238,7 +229,6 @@ LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
   } else {
     plan_srun(o, c, p, node_cmd);
   }
-  add_light_mpi_settings(p.node_env);
   p.node_env.emplace_back(wireup::kLaunchSpecVariable, wireup::encode(p.spec));
   p.app_env.emplace_back(wireup::kJoinSpecVariable, wireup::encode(p.spec.join));
   if (c.uid == 0) {

@@ -1,21 +1,20 @@
-// The node step, one MPI rank per node: rank 0 stats the image and reads its
-// superblock once and broadcasts them; every rank starts its node's holder —
-// a separate process, since after MPI_Init we are multi-threaded and
-// unshare(CLONE_NEWUSER) would fail.
+// The node step, one task per node, bootstrapped through PMIx: rank 0 opens
+// and stats the image once and publishes its identity; every rank has its
+// node's holder build the container (the holder is started first, so its
+// work overlaps PMIx_Init); a second fence carries each node's status, so a
+// failure on one node reaches all; the holders let ranks in only then.
 #include "wireup/node_step.hpp"
 
-#include <mpi.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <climits>
-#include <cstdlib>
 #include <optional>
-#include <cstring>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "common/child_process.hpp"
 #include "common/error.hpp"
@@ -27,33 +26,47 @@
 #include "common/strings.hpp"
 #include "image/image_metadata.hpp"
 #include "wireup/holder_protocol.hpp"
+#include "wireup/pmix_client.hpp"
 
 namespace hl::wireup {
 namespace {
 
-// Rank 0 reads; everyone receives the same JSON (metadata or the error).
-nlohmann::json broadcast_image_metadata(int rank, const std::string& path, UniqueFd& image_fd) {
-  std::string payload;
-  if (rank == 0) {
+constexpr const char* kImageKey = "hpclaunch.image";    // rank 0: the image's identity, or its error
+constexpr const char* kStatusKey = "hpclaunch.status";  // every rank: its container, ready or the error
+
+// Rank 0 reads; everyone gets the same JSON (metadata or the error).
+nlohmann::json share_image_identity(PmixClient& pmix, const std::string& path, UniqueFd& image_fd) {
+  if (pmix.rank() == 0) {
+    std::string payload;
     try {
       payload = nlohmann::json{{"image", image::read_image_metadata(path, &image_fd)}}.dump();
     } catch (const Error& e) {
       payload = error_to_json(e).dump();
     }
+    pmix.put(kImageKey, payload);
   }
-  int length = static_cast<int>(payload.size());
-  MPI_Bcast(&length, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  payload.resize(static_cast<std::size_t>(length));
-  MPI_Bcast(payload.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD);
-  return decode_json<nlohmann::json>(payload, "image broadcast");
+  pmix.fence();
+  return decode_json<nlohmann::json>(pmix.get(0, kImageKey), "image identity from node 0");
 }
 
-// SIGTERM, SIGINT, SIGHUP: while MPI runs, their default action (srun or
-// scancel wants us gone, and a rank stuck in MPI_Init because its peer
+// Every rank's status after the second fence: true when all are ready.
+bool every_node_ready(PmixClient& pmix, const std::optional<Error>& mine) {
+  pmix.put(kStatusKey, mine ? error_to_json(*mine).dump() : R"({"ready":true})");
+  pmix.fence();
+  bool all = true;
+  for (int rank = 0; rank < pmix.size(); ++rank) {
+    auto status = decode_json<nlohmann::json>(pmix.get(rank, kStatusKey), "node status");
+    if (is_error_json(status)) all = false;
+  }
+  return all;
+}
+
+// SIGTERM, SIGINT, SIGHUP: while PMIx runs, their default action (srun or
+// scancel wants us gone, and a rank stuck in a fence because its peer
 // crashed must not wait for SIGKILL); after "serve", a byte on a pipe that
-// wait_for_holder turns into SIGTERM for the holder, which stops its ranks'
-// container cleanly. A handler, not a signal mask: masks are per thread, and
-// a thread MPI leaves behind would take the default action.
+// wait_for_holder turns into SIGTERM for the holder, which stops its ranks
+// cleanly. A handler, not a signal mask: masks are per thread, and a thread
+// PMIx leaves behind would take the default action.
 std::atomic<bool> g_forward_signals{false};
 int g_signal_pipe = -1;  // write end, open for the life of the process
 
@@ -107,53 +120,55 @@ int wait_for_holder(ChildProcess& holder, int signals, const std::string& image)
   }
 }
 
+// This node's container, from the identity node 0 shared; its error if any.
+std::optional<Error> build_here(const LaunchSpec& spec, const nlohmann::json& identity, int control,
+                                UniqueFd image_fd, ChildProcess& holder) {
+  try {
+    if (is_error_json(identity)) throw error_from_json(identity);
+    send_request(control, HolderRequest{spec, identity.at("image").get<image::ImageMetadata>(), std::move(image_fd)});
+    await_ready(control);
+    return std::nullopt;
+  } catch (const Error& e) {
+    auto code = holder.wait_for(1000);  // died while building?
+    return code && killed_by_signal(*code) ? holder_death(*code, spec.container.image) : e;
+  } catch (const nlohmann::json::exception& e) {
+    return Error(fmt::format("malformed image identity from node 0: {}", e.what()));
+  }
+}
+
 }  // namespace
 
 int run_node_step(const LaunchSpec& spec) {
   log::set_verbose(spec.verbose);
   log::set_origin(host_name());
-  UniqueFd signals = install_termination_handler();
+  // The holder first: it starts (exec, namespaces, node facts) while PMIx
+  // initializes, and it must be single-threaded, which we are not after.
   auto [control, holder_end] = message_socket_pair();
   SpawnOptions options;
   options.fd_map = {{holder_end.get(), kHolderControlFd}};
   options.parent_death_signal = SIGTERM;
   ChildProcess holder = ChildProcess::spawn({self_path(), "holder"}, options);
   holder_end.reset();
+  UniqueFd signals = install_termination_handler();
 
-  MPI_Init(nullptr, nullptr);
-  int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  PmixClient pmix = PmixClient::init();
   UniqueFd image_fd;
-  auto metadata = broadcast_image_metadata(rank, spec.container.image, image_fd);
-  std::optional<Error> error;
-  if (is_error_json(metadata)) {
-    if (rank == 0) error = error_from_json(metadata);
-  } else {
-    try {
-      auto image = metadata.at("image").get<image::ImageMetadata>();
-      send_request(control.get(), HolderRequest{spec, image, std::move(image_fd)});
-      await_ready(control.get());
-    } catch (const Error& e) {
-      auto code = holder.wait_for(1000);  // died while building?
-      error = code && killed_by_signal(*code) ? holder_death(*code, spec.container.image) : e;
-    } catch (const nlohmann::json::exception& e) {
-      error = Error(fmt::format("malformed image broadcast: {}", e.what()));
-    }
-  }
-  int ok = !error && !is_error_json(metadata) ? 1 : 0;
-  int all_ok = 0;
-  MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-  // Finalize before the holder lets ranks in: from here on nothing of MPI
-  // can crash under them.
-  MPI_Finalize();
-  if (error) log::error("{}", error->describe());
-  if (!all_ok) return error ? error->exit_code() : 1;  // ~ChildProcess stops our holder
+  auto identity = share_image_identity(pmix, spec.container.image, image_fd);
+  // Only node 0 reports an image error (the others would repeat it).
+  std::optional<Error> error = build_here(spec, identity, control.get(), std::move(image_fd), holder);
+  bool all_ready = every_node_ready(pmix, error);
+  int size = pmix.size();
+  bool first = pmix.rank() == 0;
+  // Finalized before the holders let ranks in: from here on nothing of the
+  // node step's runtime can fail under them.
+  pmix.finalize();
+  if (error && (first || !is_error_json(identity))) log::error("{}", error->describe());
+  if (!all_ready) return error ? error->exit_code() : 1;  // ~ChildProcess stops our holder
   g_forward_signals = true;
   send_serve(control.get(), true);
   // The front end learns from this line that ranks may now be inside
   // containers: a node step that dies from here on is not started again.
-  if (rank == 0) log::write_line("", fmt::format("{} {} node(s)", kContainersReadyLine, size));
+  if (first) log::write_line("", fmt::format("{} {} node(s)", kContainersReadyLine, size));
   int code = wait_for_holder(holder, signals.get(), spec.container.image);
   // A holder that died left its directory behind: its owner lock is free now.
   open_runtime_dir(environment_of_this_process()).sweep_stale(spec.join.rendezvous_group);
