@@ -165,6 +165,17 @@ std::vector<std::string> node_command(const LaunchContext& c) {
   return cmd;
 }
 
+// The job's only node is this machine: mpirun without a hostfile outside
+// Slurm, or a one-node allocation whose node runs us (the batch script).
+// HPCLAUNCH_NODE_STEP=always (tests, benchmarks) keeps the node step.
+bool only_node_is_here(const RunOptions& o, const LaunchContext& c, Launcher launcher, int ntasks) {
+  if (env_value(c.env, "HPCLAUNCH_NODE_STEP") == "always") return false;
+  bool in_allocation = !env_value(c.env, "SLURM_JOB_ID").empty();
+  if (launcher == Launcher::mpirun) return o.hostfile.empty() && !in_allocation;
+  return env_value(c.env, "SLURM_JOB_NUM_NODES") == "1" && env_value(c.env, "SLURMD_NODENAME") == c.host &&
+         srun_node_count(o, c, ntasks) == 1;
+}
+
 }  // namespace
 
 std::pair<std::string, std::string> parse_env_option(const std::string& text) {
@@ -223,13 +234,19 @@ LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
   p.spec = make_launch_spec(o, c);
   p.launcher = choose_launcher(o, c.env);
   p.ntasks = choose_ntasks(o, c.env);
+  p.local_holder = only_node_is_here(o, c, p.launcher, p.ntasks);
   auto node_cmd = node_command(c);
   if (p.launcher == Launcher::mpirun) {
     plan_mpirun(o, c, p, node_cmd);
   } else {
     plan_srun(o, c, p, node_cmd);
   }
-  p.node_env.emplace_back(wireup::kLaunchSpecVariable, wireup::encode(p.spec));
+  if (p.local_holder) {
+    p.node_step.clear();
+    p.node_env.clear();
+  } else {
+    p.node_env.emplace_back(wireup::kLaunchSpecVariable, wireup::encode(p.spec));
+  }
   p.app_env.emplace_back(wireup::kJoinSpecVariable, wireup::encode(p.spec.join));
   if (c.uid == 0) {
     p.step_env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT", "1");
@@ -255,7 +272,8 @@ nlohmann::json plan_to_json(const LaunchPlan& p) {
 std::string plan_to_text(const LaunchPlan& p) {
   std::string out =
       fmt::format("launcher: {} ({} tasks)\nimage: {}\n", to_string(p.launcher), p.ntasks, p.spec.container.image);
-  out += fmt::format("node step: {}\n", fmt::join(p.node_step, " "));
+  out += p.local_holder ? "node step: none (the only node is this one: hpclaunch starts its holder itself)\n"
+                        : fmt::format("node step: {}\n", fmt::join(p.node_step, " "));
   out += fmt::format("app step:  {}\n", fmt::join(p.app_step, " "));
   out += "environment of both steps:\n";
   // The specs are long JSON (--json shows them whole).

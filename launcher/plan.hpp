@@ -16,6 +16,9 @@ namespace hl::launcher {
 struct LaunchPlan {
   Launcher launcher = Launcher::mpirun;  // mpirun or srun, never automatic
   int ntasks = 0;
+  // The job's only node is this machine: no node step, the front end
+  // starts the holder itself (node_step and node_env are empty).
+  bool local_holder = false;
   wireup::LaunchSpec spec;
   std::vector<std::string> node_step;
   std::vector<std::string> app_step;

@@ -83,7 +83,18 @@ std::vector<std::string> node_session_dirs(const EnvList& env) {
   auto dirs = session_dirs_from_environment(env);
   if (env_value(env, "SLURM_JOB_ID").empty()) return dirs;
   std::string conf = env_value(env, "SLURM_CONF");
-  std::string mpi_conf = (conf.empty() ? std::string("/etc/slurm") : dirname_of(conf)) + "/mpi.conf";
+  if (conf.empty()) conf = "/etc/slurm/slurm.conf";
+  if (dirs.empty()) {
+    // Not a task of a PMIx step (the batch script's own holder, one node).
+    std::string text;
+    try {
+      text = read_file(conf);
+    } catch (const Error&) {
+      // Configless: Slurm's default spool dir.
+    }
+    dirs.push_back(slurmd_spool_dir(text, env_value(env, "SLURMD_NODENAME"), host_name()));
+  }
+  std::string mpi_conf = dirname_of(conf) + "/mpi.conf";
   try {
     std::string base = pmix_client_dir_base(read_file(mpi_conf));
     if (!base.empty()) dirs.push_back(base);
@@ -91,6 +102,31 @@ std::vector<std::string> node_session_dirs(const EnvList& env) {
     // No mpi.conf: the client dirs are under /tmp, which is bound anyway.
   }
   return dirs;
+}
+
+std::string slurmd_spool_dir(std::string_view slurm_conf, std::string_view node, std::string_view host) {
+  std::string dir = "/var/spool/slurmd";
+  for (const auto& raw : split(slurm_conf, '\n')) {
+    std::string_view line = raw;
+    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    auto eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string key(line.substr(0, eq));
+    std::erase_if(key, [](char c) { return c == ' ' || c == '\t'; });
+    if (lowercase(key) != "slurmdspooldir") continue;
+    std::string value(line.substr(eq + 1));
+    std::erase_if(value, [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
+    if (!value.empty() && value.front() == '/') dir = value;
+  }
+  std::string out;
+  for (std::size_t i = 0; i < dir.size(); ++i) {
+    if (dir[i] == '%' && i + 1 < dir.size() && (dir[i + 1] == 'n' || dir[i + 1] == 'h')) {
+      out += dir[++i] == 'n' ? std::string(node.empty() ? host : node) : std::string(host);
+    } else {
+      out += dir[i];
+    }
+  }
+  return absolute_path(out, "/");
 }
 
 std::string pmix_client_dir_base(std::string_view mpi_conf) {

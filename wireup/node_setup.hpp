@@ -34,6 +34,12 @@ std::vector<std::string> session_dirs_from_environment(const EnvList& env);
 // found from `env` (a task of the same job) and Slurm's mpi.conf.
 std::vector<std::string> node_session_dirs(const EnvList& env);
 
+// SlurmdSpoolDir of slurm.conf with %n (node name) and %h (host name)
+// expanded; Slurm's default when unset. Each step's PMIx server dir
+// (pmix.JOB.STEP) appears there; a holder started by the batch script itself
+// (a one-node job) has no PMIx variable to find it from.
+std::string slurmd_spool_dir(std::string_view slurm_conf, std::string_view node, std::string_view host);
+
 // Slurm's PMIx plugin puts each step's client dir (spmix_appdir_UID_JOB.STEP)
 // under PMIxCliTmpDirBase of mpi.conf, which no variable names. "" if unset.
 std::string pmix_client_dir_base(std::string_view mpi_conf);

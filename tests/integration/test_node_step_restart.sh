@@ -15,12 +15,14 @@ if [ ! -e "$marker" ] || [ -e "$marker.always" ]; then touch "$marker"; kill -SE
 exec "$@"
 WRAP
 chmod 755 "$WORK/crash-once"
+# A hostfile keeps the node step (one machine alone needs none).
+echo "localhost slots=16" >"$WORK/hosts"
 [ "$(id -u)" = 0 ] && chown "$TEST_USER" "$WORK"/crash-once
 
 launch() {  # sets out and code
   set +e
   out=$(cd "$WORK" && "${RUN_AS[@]}" env HPCLAUNCH_NODE_STEP_WRAPPER="$WORK/crash-once" \
-    OMPI_MCA_mpi_yield_when_idle=1 timeout 120 "$HPCLAUNCH" -n 4 --image "$IMAGE" hello 2>&1)
+    OMPI_MCA_mpi_yield_when_idle=1 timeout 120 "$HPCLAUNCH" -n 4 --hostfile "$WORK/hosts" --image "$IMAGE" hello 2>&1)
   code=$?
   set -e
 }

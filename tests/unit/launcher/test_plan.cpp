@@ -47,8 +47,31 @@ std::string error_of(const RunOptions& o, const LaunchContext& c) {
 
 }  // namespace
 
-TEST(Plan, MpirunOutsideSlurm) {
+RunOptions with_hostfile(RunOptions o = options()) {
+  o.hostfile = "hosts";
+  return o;
+}
+
+TEST(Plan, OneMachineNeedsNoNodeStep) {
   LaunchPlan p = make_plan(options(), context());
+  EXPECT_TRUE(p.local_holder) << "outside Slurm without a hostfile the only node is this one";
+  EXPECT_TRUE(p.node_step.empty());
+  EXPECT_FALSE(env_has(p.node_env, wireup::kLaunchSpecVariable));
+  EXPECT_TRUE(contains(p.app_step, "/opt/hl/hpclaunch-join"));
+  auto yield = std::find(p.step_env.begin(), p.step_env.end(),
+                         std::pair<std::string, std::string>{"OMPI_MCA_mpi_yield_when_idle", "1"});
+  EXPECT_NE(yield, p.step_env.end()) << "4 ranks on 2 cpus are oversubscribed";
+  EXPECT_FALSE(make_plan(options(), context({{"HPCLAUNCH_NODE_STEP", "always"}})).local_holder);
+  auto batch = context({{"SLURM_JOB_ID", "7"}, {"SLURM_JOB_NUM_NODES", "1"}, {"SLURMD_NODENAME", "vm"}});
+  EXPECT_TRUE(make_plan(options(), batch).local_holder) << "a one-node allocation whose node runs the batch script";
+  auto login = context({{"SLURM_JOB_ID", "7"}, {"SLURM_JOB_NUM_NODES", "1"}});
+  EXPECT_FALSE(make_plan(options(), login).local_holder) << "salloc on a login node: the node is another";
+  auto two = context({{"SLURM_JOB_ID", "7"}, {"SLURM_JOB_NUM_NODES", "2"}, {"SLURMD_NODENAME", "vm"}});
+  EXPECT_FALSE(make_plan(options(), two).local_holder);
+}
+
+TEST(Plan, MpirunOutsideSlurm) {
+  LaunchPlan p = make_plan(with_hostfile(), context());
   EXPECT_EQ(p.launcher, Launcher::mpirun);
   EXPECT_EQ(p.ntasks, 4);
   EXPECT_EQ(p.spec.container.image, "/home/u/run/app.sqsh");
@@ -61,13 +84,10 @@ TEST(Plan, MpirunOutsideSlurm) {
   // The program and its arguments come last, untouched.
   EXPECT_EQ(std::vector<std::string>(p.app_step.end() - 4, p.app_step.end()),
             (std::vector<std::string>{"--", "solver", "--steps", "10"}));
-  auto yield = std::find(p.step_env.begin(), p.step_env.end(),
-                         std::pair<std::string, std::string>{"OMPI_MCA_mpi_yield_when_idle", "1"});
-  EXPECT_NE(yield, p.step_env.end()) << "4 ranks on 2 cpus are oversubscribed";
 }
 
 TEST(Plan, RootGetsOpenMpiRunAsRootSwitches) {
-  LaunchPlan p = make_plan(options(), context({}, 0));
+  LaunchPlan p = make_plan(with_hostfile(), context({}, 0));
   EXPECT_TRUE(contains(p.app_step, "--allow-run-as-root"));
   EXPECT_TRUE(contains(p.node_step, "--allow-run-as-root"));
   EXPECT_NE(std::find(p.step_env.begin(), p.step_env.end(),
@@ -120,7 +140,8 @@ TEST(Plan, SrunPassesUserOptionsAndNeverUsesMoreNodesThanRanks) {
 }
 
 TEST(Plan, NodeStepWrapperForTests) {
-  LaunchPlan p = make_plan(options(), context({{"HPCLAUNCH_NODE_STEP_WRAPPER", "strace -ff -o /tmp/t/trace"}}));
+  LaunchPlan p =
+      make_plan(with_hostfile(), context({{"HPCLAUNCH_NODE_STEP_WRAPPER", "strace -ff -o /tmp/t/trace"}}));
   auto it = std::find(p.node_step.begin(), p.node_step.end(), "strace");
   ASSERT_NE(it, p.node_step.end());
   EXPECT_EQ(*(it + 4), "/opt/hl/hpclaunch-node");
@@ -176,7 +197,7 @@ TEST(Plan, WorkdirAndEnvReachTheJoiner) {
 }
 
 TEST(Plan, TextAndJsonShowStepsAndMounts) {
-  LaunchPlan p = make_plan(options(), context());
+  LaunchPlan p = make_plan(with_hostfile(), context());
   std::string text = plan_to_text(p);
   EXPECT_NE(text.find("node step: mpirun"), std::string::npos);
   EXPECT_NE(text.find("app step:  mpirun"), std::string::npos);

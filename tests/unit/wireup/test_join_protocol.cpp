@@ -138,3 +138,9 @@ TEST(LaunchSpec, RejectsGarbage) {
   EXPECT_THROW(decode_launch_spec("{}"), Error);
   EXPECT_THROW(decode_join_spec("not json"), Error);
 }
+
+TEST(NodeSetup, SlurmdSpoolDirFromSlurmConf) {
+  EXPECT_EQ(slurmd_spool_dir("SlurmdSpoolDir=/var/lib/tc/spool/%n\n", "node1", "h"), "/var/lib/tc/spool/node1");
+  EXPECT_EQ(slurmd_spool_dir("slurmdspooldir = /s/%h # c\n", "", "host7"), "/s/host7");
+  EXPECT_EQ(slurmd_spool_dir("#SlurmdSpoolDir=/x\n", "n", "h"), "/var/spool/slurmd") << "Slurm's default";
+}
