@@ -2,6 +2,13 @@
 
 namespace hl {
 
+void reject_floats(const nlohmann::json& j, std::string_view what) {
+  if (j.is_number_float()) throw Error(fmt::format("malformed {}: a non-integer number", what));
+  if (j.is_structured()) {
+    for (const auto& item : j) reject_floats(item, what);
+  }
+}
+
 nlohmann::json error_to_json(const Error& e) {
   return {{"error", e.what()}, {"hint", e.hint()}, {"exit_code", e.exit_code()}};
 }

@@ -12,12 +12,19 @@
 
 namespace hl {
 
+// Throws when `j` holds a floating-point number anywhere: none of our
+// messages has one, and converting an out-of-range double to an int field
+// (get<int>() of 1e300) is undefined behaviour (found by the fuzzer).
+void reject_floats(const nlohmann::json& j, std::string_view what);
+
 // Parses `text` into T; anything malformed (syntax, missing field, wrong
 // type) is an hl::Error "malformed <what>: <detail>".
 template <typename T>
 T decode_json(std::string_view text, std::string_view what) {
   try {
-    return nlohmann::json::parse(text).get<T>();
+    auto j = nlohmann::json::parse(text);
+    reject_floats(j, what);
+    return j.get<T>();
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("malformed {}: {}", what, e.what()));
   }

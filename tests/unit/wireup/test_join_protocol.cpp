@@ -144,3 +144,9 @@ TEST(NodeSetup, SlurmdSpoolDirFromSlurmConf) {
   EXPECT_EQ(slurmd_spool_dir("slurmdspooldir = /s/%h # c\n", "", "host7"), "/s/host7");
   EXPECT_EQ(slurmd_spool_dir("#SlurmdSpoolDir=/x\n", "n", "h"), "/var/spool/slurmd") << "Slurm's default";
 }
+
+TEST(JoinProtocol, RejectsNumbersThatAreNotIntegers) {
+  // get<int>() of an out-of-range double is undefined behaviour (UBSan, fuzzer).
+  EXPECT_THROW(decode_request(R"({"rank":1e300,"local_rank":0,"local_size":1,"allowed_cpus":"","cuda_visible_devices":""})"),
+               Error);
+}
