@@ -41,7 +41,18 @@ expect_eq() {  # expected actual what
   [ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
 }
 
-fuse_connections() { ls /sys/fs/fuse/connections 2>/dev/null | wc -l; }
+# FUSE connections served by the test user's processes (its holders): other
+# users' tests may run at the same time and mount their own.
+fuse_connections() {
+  local uid fd pid
+  uid=$(id -u "$TEST_USER")
+  { find /proc/[0-9]*/fd -maxdepth 1 -lname /dev/fuse 2>/dev/null || true; } | while read -r fd; do
+    pid=${fd#/proc/}
+    pid=${pid%%/*}
+    [ "$(stat -c %u "/proc/$pid" 2>/dev/null)" = "$uid" ] || continue
+    sed -n 's/^fuse_connection:[[:space:]]*//p' "/proc/$pid/fdinfo/${fd##*/}" 2>/dev/null || true
+  done | sort -u | grep -c . || true
+}
 
 # This user's private runtime dir (common/private_dir.hpp): every per-launch
 # name (rendezvous sockets, staging dirs, Open MPI session dirs) lives in it.
