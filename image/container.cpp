@@ -97,6 +97,9 @@ int build_root(const Staging& s, const RootfsSpec& rootfs, const ContainerSpec& 
     auto resolved = prepare_upper_layer(s.image(), s.upper(), rootfs);
     mount_overlay(s.image(), s.upper(), s.work(), s.root());
     populate_root(s.root(), rootfs, resolved);
+    // Without --writable the image stays read-only (the binds keep their own
+    // modes); the upper layer then only holds what we prepared in it.
+    if (!spec.writable) make_root_read_only(s.root());
     EnvList env = read_image_environment(s.root());
     pivot_into(s.root());
     // The host's /tmp (or $TMPDIR) bound into the root brought a copy of the
@@ -137,10 +140,13 @@ Message serve_until_built(SquashfsServer& server, int report) {
 
 std::unique_ptr<Container> Container::build(UniqueFd image_fd, const ContainerSpec& spec, const NodeSetup& node) {
   std::unique_ptr<Container> c(new Container());
-  enter_user_and_mount_namespace(::getuid(), ::getgid());
+  uid_t uid = ::getuid();
+  gid_t gid = ::getgid();
+  enter_root_view_namespace(uid, gid);
   make_mounts_private();
-  c->userns_ = UniqueFd(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
-  if (!c->userns_) throw_errno("open", "/proc/self/ns/user");
+  c->root_view_ = UniqueFd(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
+  if (!c->root_view_) throw_errno("open", "/proc/self/ns/user");
+  c->user_view_ = make_user_view_namespace(uid, gid);
 
   Staging staging{node.staging_dir};
   mount_staging_tmpfs(staging);

@@ -21,14 +21,18 @@ class Container {
   static std::unique_ptr<Container> build(UniqueFd image_fd, const ContainerSpec& spec, const NodeSetup& node);
 
   SquashfsServer& server() { return *server_; }
-  int user_namespace_fd() const { return userns_.get(); }
+  // The root view (uid 0 = the caller) and the user view (the caller's own
+  // uid), both over the same mount namespace (image/user_namespace.hpp).
+  int root_view_fd() const { return root_view_.get(); }
+  int user_view_fd() const { return user_view_.get(); }
   int mount_namespace_fd() const { return mntns_.get(); }
   const EnvList& image_environment() const { return image_env_; }
 
  private:
   Container() = default;
   std::unique_ptr<SquashfsServer> server_;
-  UniqueFd userns_;
+  UniqueFd root_view_;
+  UniqueFd user_view_;
   UniqueFd mntns_;
   EnvList image_env_;
 };

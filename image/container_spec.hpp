@@ -17,8 +17,10 @@ struct ContainerSpec {
   std::vector<MountSpec> mounts;  // defaults and --mount, planned on the front end
   std::string program;            // looked up once per node in the built container
   std::string workdir;            // where the ranks start
+  bool writable = false;          // --writable: the overlay's upper layer takes writes anywhere
+  bool root = false;              // --root: ranks of this launch may be uid 0 inside (the root view)
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ContainerSpec, image, mounts, program, workdir)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ContainerSpec, image, mounts, program, workdir, writable, root)
 
 struct NodeSetup {
   std::vector<MountSpec> mounts;          // session dirs, devices: merged with add_node_mounts

@@ -232,6 +232,13 @@ EnvList read_image_environment(const std::string& root) {
   return parse_environment_file(read_in_root(root_fd.get(), "/etc/environment"));
 }
 
+void make_root_read_only(const std::string& root) {
+  UniqueFd fd = open_root(root);
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  if (::mount_setattr(fd.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) throw_errno("make read-only", root);
+}
+
 void pivot_into(const std::string& root) {
   if (::chdir(root.c_str()) != 0) throw_errno("chdir", root);
   if (::syscall(SYS_pivot_root, ".", ".") != 0) throw_errno("pivot_root", root);

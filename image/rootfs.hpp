@@ -43,6 +43,9 @@ void populate_root(const std::string& root, const RootfsSpec& spec, const std::v
 // Reads the image's /etc/environment (empty if absent), resolved inside root.
 EnvList read_image_environment(const std::string& root);
 
+// The root mount (not the binds on it) read-only: mount_setattr, not recursive.
+void make_root_read_only(const std::string& root);
+
 // pivot_root(".", ".") then detach the old root, so no host path stays reachable.
 void pivot_into(const std::string& root);
 

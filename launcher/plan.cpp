@@ -218,13 +218,15 @@ wireup::LaunchSpec make_launch_spec(const RunOptions& o, const LaunchContext& c)
   container.program = o.command.front();
   std::string tmpdir = env_value(c.env, "TMPDIR");
   container.mounts = image::plan_mounts({o.mounts, c.cwd, env_value(c.env, "HOME"), container.workdir, tmpdir});
-  spec.binding = devices::BindingOptions{o.bind, o.gpus, o.cpus_per_task.value_or(0)};
   wireup::JoinSpec& join = spec.join;
   join.rendezvous_group = wireup::launch_group(env_value(c.env, "SLURM_JOB_ID"), c.nonce);
   join.timeout_s = o.join_timeout_s;
   join.workdir = container.workdir;
   for (const auto& e : o.env) join.user_env.push_back(parse_env_option(e));
   join.report_bindings = o.report_bindings;
+  join.binding = devices::BindingOptions{o.bind, o.gpus, o.cpus_per_task.value_or(0)};
+  join.root = container.root = o.root;
+  container.writable = o.writable;
   spec.verbose = o.verbose;
   return spec;
 }

@@ -34,6 +34,8 @@ struct RunOptions {
   devices::BindPolicy bind = devices::BindPolicy::automatic;
   devices::GpuSelection gpus = devices::GpuSelection::all;
   bool report_bindings = false;
+  bool root = false;      // --root: uid 0 inside, with faked chown & co. (seccomp)
+  bool writable = false;  // --writable: writes anywhere in the container
   int join_timeout_s = 120;
   bool dry_run = false;
   bool verbose = false;

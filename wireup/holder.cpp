@@ -169,11 +169,14 @@ int run_holder() {
   const LaunchSpec& launch = request->launch;
   log::set_verbose(launch.verbose);
   NodeFacts facts;
+  // Opened before the container's user namespace, where we are uid 0 and
+  // the runtime dir's name (…/hpclaunch-UID) would come out wrong.
+  PrivateDir runtime;
   OwnedDir dir;
   std::unique_ptr<image::Container> container;
   try {
-    dir = OwnedDir::create(open_runtime_dir(environment_of_this_process()), launch.join.rendezvous_group,
-                           host_name());
+    runtime = open_runtime_dir(environment_of_this_process());
+    dir = OwnedDir::create(runtime, launch.join.rendezvous_group, host_name());
     facts = discover_node_facts(launch, dirname_of(dir.path()));
     container = build_container(launch, request->image, std::move(request->image_fd), facts, dir);
   } catch (const Error& e) {
@@ -195,7 +198,7 @@ int run_holder() {
   // The last one out tidies up: a front end killed with -9 left its
   // directory of this launch (its owner lock is free now).
   dir.remove();
-  open_runtime_dir(environment_of_this_process()).sweep_stale(launch.join.rendezvous_group);
+  runtime.sweep_stale(launch.join.rendezvous_group);
   return code;
 }
 

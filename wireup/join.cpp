@@ -17,6 +17,7 @@
 #include "devices/apply_binding.hpp"
 #include "devices/binding_render.hpp"
 #include "devices/cpu_list.hpp"
+#include "wireup/fake_root.hpp"
 #include "wireup/join_protocol.hpp"
 
 #include <nlohmann/json.hpp>
@@ -29,8 +30,9 @@ namespace {
 
 struct Joined {
   JoinReply reply;
-  UniqueFd userns;
+  UniqueFd root_view;
   UniqueFd mntns;
+  UniqueFd user_view;  // not for --root ranks
 };
 
 Joined ask_holder(const JoinSpec& options, JoinRequest request) {
@@ -50,22 +52,28 @@ Joined ask_holder(const JoinSpec& options, JoinRequest request) {
     throw Error("the container holder on this node went away before answering",
                 "the node step failed or was stopped: hpclaunch shows its error when the launch ends");
   }
-  Joined joined{decode_reply(message->payload), {}, {}};
+  Joined joined{decode_reply(message->payload), {}, {}, {}};
   if (!joined.reply.ok) {
     if (options.quiet_unless_first && request.local_rank > 0) std::_Exit(joined.reply.exit_code);
     throw Error(joined.reply.error, joined.reply.hint, joined.reply.exit_code);
   }
-  if (message->fds.size() != 2) throw Error("the container holder sent no namespace fds");
-  joined.userns = std::move(message->fds[0]);
+  if (message->fds.size() != (options.root ? 2u : 3u)) throw Error("the container holder sent no namespace fds");
+  joined.root_view = std::move(message->fds[0]);
   joined.mntns = std::move(message->fds[1]);
+  if (!options.root) joined.user_view = std::move(message->fds[2]);
   return joined;
 }
 
 void enter(const Joined& joined) {
-  // User namespace first: only inside it do we hold CAP_SYS_ADMIN over the
-  // mount namespace it owns.
-  if (::setns(joined.userns.get(), CLONE_NEWUSER) != 0) throw_errno("setns(user namespace)");
+  // The root view's user namespace first: only inside it do we hold
+  // CAP_SYS_ADMIN over the mount namespace it owns. Then, for the user view,
+  // the nested one (as root of its parent we may enter it), which gives us
+  // our own uid back.
+  if (::setns(joined.root_view.get(), CLONE_NEWUSER) != 0) throw_errno("setns(user namespace)");
   if (::setns(joined.mntns.get(), CLONE_NEWNS) != 0) throw_errno("setns(mount namespace)");
+  if (joined.user_view && ::setns(joined.user_view.get(), CLONE_NEWUSER) != 0) {
+    throw_errno("setns(user view namespace)");
+  }
 }
 
 // Binds this process as the node's plan says (inside the cpuset it was
@@ -117,11 +125,14 @@ std::vector<std::string> parse_join_command(int argc, char** argv) {
 void run_join(const JoinSpec& options, const std::vector<std::string>& command) {
   EnvList own = environment_of_this_process();
   JoinRequest request = request_from_environment(own);
+  request.root_view = options.root;
+  request.binding = options.binding;
   request.allowed_cpus = devices::format_cpu_list(devices::current_allowed_cpus());
   Joined joined = ask_holder(options, request);
   EnvList device_env = apply_planned_binding(options, request, joined.reply);
   enter(joined);
   change_directory(options.workdir);
+  if (options.root) install_fake_root_filter();
   std::vector<std::string> env = compose_environment(own, joined.reply.image_env, device_env, options.user_env);
   append_dirs(env, "LD_LIBRARY_PATH", joined.reply.library_dirs);
   append_dirs(env, "PATH", joined.reply.bin_dirs);

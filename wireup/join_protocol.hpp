@@ -9,10 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "common/env.hpp"
+#include "devices/binding_options.hpp"
 
 namespace hl::wireup {
 
 struct JoinRequest {
+  bool root_view = false;            // --root: the container's root view, not the user view
+  devices::BindingOptions binding;   // how this launch's ranks are bound
   int rank = -1;
   int local_rank = -1;
   int local_size = 0;                // ranks expected on this node; 0 = unknown
@@ -31,7 +34,8 @@ struct JoinReply {
   std::vector<std::string> bin_dirs;
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinRequest, rank, local_rank, local_size, allowed_cpus, cuda_visible_devices)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinRequest, root_view, binding, rank, local_rank, local_size, allowed_cpus,
+                                   cuda_visible_devices)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinReply, ok, error, hint, image_env, exit_code, binding, library_dirs, bin_dirs)
 
 std::string encode(const JoinRequest& r);

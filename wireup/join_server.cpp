@@ -23,6 +23,18 @@ void JoinServer::serve_container(image::Container* container, const LaunchSpec& 
   facts_ = &facts;
 }
 
+namespace {
+
+JoinReply failure_reply(const Error& e) {
+  JoinReply reply;
+  reply.error = e.what();
+  reply.hint = e.hint();
+  reply.exit_code = e.exit_code();
+  return reply;
+}
+
+}  // namespace
+
 void JoinServer::signal_ranks(int sig) const {
   for (const auto& [fd, _] : ranks_) ::syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0);
 }
@@ -64,18 +76,29 @@ void JoinServer::answer(int conn) {
   if (request.local_size > 0 && expected_ == 0) expected_ = request.local_size;
   ++joined_;
   if (failure_) {
-    JoinReply reply{false, failure_->what(), failure_->hint(), {}, failure_->exit_code()};
-    send_message(conn, encode(reply));
+    send_message(conn, encode(failure_reply(*failure_)));
     return;
   }
   // The pid comes from the kernel, not the message: the rank is this process.
   PeerCredentials peer = peer_credentials(conn);
   UniqueFd pidfd = open_pidfd(peer.pid);
   if (!pidfd) throw_errno("pidfd_open joiner");
-  JoinReply reply{true, "", "", container_->image_environment(), 0, binding_for(request), facts_->library_dirs,
-                  facts_->bin_dirs};
-  int fds[2] = {container_->user_namespace_fd(), container_->mount_namespace_fd()};
-  send_message(conn, encode(reply), fds);
+  if (request.root_view && !launch_->container.root) {
+    Error refused("this container was made without --root: its ranks cannot be root inside",
+                  "launch without --root, or make the container with --root");
+    send_message(conn, encode(failure_reply(refused)));
+    return;
+  }
+  JoinReply reply;
+  reply.ok = true;
+  reply.image_env = container_->image_environment();
+  reply.binding = binding_for(request);
+  reply.library_dirs = facts_->library_dirs;
+  reply.bin_dirs = facts_->bin_dirs;
+  // The root view: its user namespace and the mounts. The user view: the
+  // same, then the nested namespace that gives the rank its own uid back.
+  int fds[3] = {container_->root_view_fd(), container_->mount_namespace_fd(), container_->user_view_fd()};
+  send_message(conn, encode(reply), std::span<const int>(fds, request.root_view ? 2 : 3));
   log::info("rank {} (local {}) joined, {}/{}", request.rank, request.local_rank, joined_, expected_);
   int key = pidfd.get();
   ranks_.emplace(key, std::move(pidfd));
@@ -84,7 +107,7 @@ void JoinServer::answer(int conn) {
 // The node's plan for its local ranks, made once (per distinct cpuset the
 // ranks bring: normally one per step) from the host topology.
 std::string JoinServer::binding_for(const JoinRequest& request) {
-  const devices::BindingOptions& options = launch_->binding;
+  const devices::BindingOptions& options = request.binding;
   bool per_rank_gpus = options.gpus == devices::GpuSelection::per_rank;
   if ((options.policy == devices::BindPolicy::none && !per_rank_gpus) || request.local_rank < 0) return {};
   std::string key = fmt::format("{}|{}|{}", request.allowed_cpus, request.local_size, request.cuda_visible_devices);

@@ -25,6 +25,10 @@ struct JoinSpec {
   std::string workdir;      // where the rank starts (checked inside the container)
   EnvList user_env;         // --env, wins over everything but nothing of the launcher's
   bool report_bindings = false;
+  // How this launch's ranks are bound: planned by the holder per join, so
+  // each launch into a named container may ask for its own.
+  devices::BindingOptions binding;
+  bool root = false;  // --root: these ranks are uid 0 inside (the container's root view)
   int local_size = 0;  // used when the launcher's variables do not say (companion mode)
   // Companion mode: a failed container is reported by local rank 0 only,
   // so a node prints its error once, not once per task.
@@ -33,7 +37,6 @@ struct JoinSpec {
 
 struct LaunchSpec {
   image::ContainerSpec container;
-  devices::BindingOptions binding;
   JoinSpec join;
   bool verbose = false;
 };
@@ -54,8 +57,8 @@ JoinSpec decode_join_spec(std::string_view text);
 LaunchSpec launch_spec_from_environment(std::string_view program);
 JoinSpec join_spec_from_environment(std::string_view program);
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinSpec, rendezvous_group, timeout_s, workdir, user_env, report_bindings, local_size,
-                                   quiet_unless_first)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LaunchSpec, container, binding, join, verbose)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinSpec, rendezvous_group, timeout_s, workdir, user_env, report_bindings, binding,
+                                   root, local_size, quiet_unless_first)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LaunchSpec, container, join, verbose)
 
 }  // namespace hl::wireup

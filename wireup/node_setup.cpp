@@ -62,7 +62,7 @@ NodeFacts discover_node_facts(const LaunchSpec& launch, const std::string& launc
   facts.setup.user = current_user();
   std::string path = env_value(env, "PATH");
   facts.setup.fallback_path = path.empty() ? "/usr/bin:/bin" : path;
-  add_devices(facts, launch.binding.gpus);
+  add_devices(facts, launch.join.binding.gpus);
   return facts;
 }
 

@@ -12,13 +12,20 @@ using namespace hl;
 using namespace hl::wireup;
 
 TEST(JoinProtocol, RequestRoundTrip) {
-  JoinRequest r{5, 1, 4, "0-3", "2,3"};
+  JoinRequest r;
+  r.rank = 5;
+  r.local_rank = 1;
+  r.local_size = 4;
+  r.allowed_cpus = "0-3";
+  r.cuda_visible_devices = "2,3";
+  r.root_view = true;
   JoinRequest back = decode_request(encode(r));
   EXPECT_EQ(back.allowed_cpus, "0-3");
   EXPECT_EQ(back.cuda_visible_devices, "2,3");
   EXPECT_EQ(back.rank, 5);
   EXPECT_EQ(back.local_rank, 1);
   EXPECT_EQ(back.local_size, 4);
+  EXPECT_TRUE(back.root_view);
 }
 
 TEST(JoinProtocol, ReplyRoundTrip) {
@@ -120,7 +127,7 @@ TEST(LaunchSpec, JsonRoundTrip) {
   s.container.mounts = {image::MountSpec{"/a", "/b", true, false, false, "--mount"}};
   s.container.workdir = "/w";
   s.container.program = "solver";
-  s.binding.gpus = devices::GpuSelection::per_rank;
+  s.join.binding.gpus = devices::GpuSelection::per_rank;
   s.join.rendezvous_group = "l-x";
   s.join.user_env = {{"A", "x=y"}};
   LaunchSpec back = decode_launch_spec(encode(s));
@@ -129,7 +136,7 @@ TEST(LaunchSpec, JsonRoundTrip) {
   EXPECT_EQ(back.container.mounts[0].target, "/b");
   EXPECT_TRUE(back.container.mounts[0].read_only);
   EXPECT_EQ(back.container.program, "solver");
-  EXPECT_EQ(back.binding.gpus, devices::GpuSelection::per_rank);
+  EXPECT_EQ(back.join.binding.gpus, devices::GpuSelection::per_rank);
   EXPECT_EQ(back.join.user_env, s.join.user_env);
   EXPECT_EQ(decode_join_spec(encode(s.join)).rendezvous_group, "l-x");
 }
@@ -147,6 +154,6 @@ TEST(NodeSetup, SlurmdSpoolDirFromSlurmConf) {
 
 TEST(JoinProtocol, RejectsNumbersThatAreNotIntegers) {
   // get<int>() of an out-of-range double is undefined behaviour (UBSan, fuzzer).
-  EXPECT_THROW(decode_request(R"({"rank":1e300,"local_rank":0,"local_size":1,"allowed_cpus":"","cuda_visible_devices":""})"),
+  EXPECT_THROW(decode_request(R"({"root_view":false,"binding":{"policy":"auto","gpus":"all","cpus_per_rank":0},"rank":1e300,"local_rank":0,"local_size":1,"allowed_cpus":"","cuda_visible_devices":""})"),
                Error);
 }
