@@ -231,6 +231,11 @@ std::optional<int> ChildProcess::wait_for(int timeout_ms) {
   return try_wait();
 }
 
+void ChildProcess::release() noexcept {
+  pid_ = -1;
+  pidfd_.reset();
+}
+
 int ChildProcess::terminate(int grace_ms) {
   if (!running()) return 0;
   if (grace_ms > 0) {

@@ -70,6 +70,10 @@ class ChildProcess {
   std::optional<int> wait_for(int timeout_ms);
   // SIGTERM, then SIGKILL after grace_ms; returns the exit code.
   int terminate(int grace_ms);
+  // Lets the child go on without us (a named container's node step, which
+  // outlives the launch that started it): it is no longer killed or reaped
+  // here, and is reparented when we exit.
+  void release() noexcept;
 
  private:
   // Takes ownership of `pid`; if no pidfd can be opened the child is killed

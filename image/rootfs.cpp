@@ -25,9 +25,8 @@ namespace {
 // /home -> /var/home then lands inside the image, never on the host.
 UniqueFd open_in_root(int root_fd, const std::string& path, std::uint64_t flags, std::uint64_t mode = 0,
                       std::uint64_t resolve = 0) {
-  std::string relative =
-      path.substr(path.find_first_not_of('/') == std::string::npos ? path.size() : path.find_first_not_of('/'));
-  if (relative.empty()) relative = ".";
+  auto first = path.find_first_not_of('/');
+  std::string relative = first == std::string::npos ? std::string(".") : path.substr(first);
   open_how how{};
   how.flags = flags | O_CLOEXEC;
   how.mode = mode;
@@ -42,7 +41,7 @@ UniqueFd make_target(int root_fd, const std::string& target, bool directory) {
   for (std::size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].empty()) continue;
     std::string parent = prefix.empty() ? "/" : prefix;
-    prefix += "/" + parts[i];
+    prefix.append("/").append(parts[i]);
     bool last = i + 1 == parts.size();
     UniqueFd existing = open_in_root(root_fd, prefix, O_PATH);
     if (existing) {
@@ -118,7 +117,7 @@ void populate_dev(int root_fd, const std::vector<std::string>& nodes) {
     throw_errno("mount tmpfs", "/dev");
   }
   for (const auto& name : nodes) {
-    std::string host = "/dev/" + name;
+    std::string host = fmt::format("/dev/{}", name);
     if (::access(host.c_str(), F_OK) != 0) continue;  // absent on this node: nothing to expose
     bind(root_fd, host, host, false, false);
   }
@@ -153,7 +152,7 @@ void create_in_upper(const std::string& upper, const std::string& path, bool dir
   auto parts = split(path, '/');
   for (std::size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].empty()) continue;
-    current += "/" + parts[i];
+    current.append("/").append(parts[i]);
     bool last = i + 1 == parts.size();
     if (last && !directory) {
       UniqueFd fd(::open(current.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));

@@ -24,6 +24,9 @@ constexpr Command kCommands[] = {
     {"exec", launcher::exec_command},
     {"import", launcher::import_command},
     {"topology", launcher::topology_command},
+    {"ps", launcher::ps_command},
+    {"stop", launcher::stop_command},
+    {"save", launcher::save_command},
     {"version", launcher::version_command},
     {"--version", launcher::version_command},
 };

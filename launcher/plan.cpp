@@ -7,6 +7,8 @@
 #include "common/strings.hpp"
 #include "image/mount_plan.hpp"
 #include "wireup/join_protocol.hpp"
+#include "launcher/hostlist.hpp"
+#include "launcher/named.hpp"
 #include "wireup/rendezvous.hpp"
 
 namespace hl::launcher {
@@ -15,8 +17,8 @@ namespace {
 constexpr int kMaxTasks = 1 << 24;
 
 // The front end's own directory of this launch (Open MPI session dirs).
-std::string front_end_dir(const LaunchContext& c) {
-  return fmt::format("{}/{}/{}", c.runtime_dir, wireup::launch_group(env_value(c.env, "SLURM_JOB_ID"), c.nonce), front_end_dir_name(c.host));
+std::string front_end_dir(const LaunchContext& c, const LaunchPlan& p) {
+  return fmt::format("{}/{}/{}", c.runtime_dir, p.spec.join.rendezvous_group, front_end_dir_name(c.host));
 }
 
 Launcher choose_launcher(const RunOptions& o, const EnvList& env) {
@@ -76,7 +78,7 @@ void plan_mpirun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, con
   // session dir behind: each step gets its own, in the front end's private
   // directory of this launch (which the containers bind), removed with it.
   for (auto [step, env] : {std::pair{"node", &p.node_env}, std::pair{"app", &p.app_env}}) {
-    env->emplace_back("OMPI_MCA_orte_top_session_dir", fmt::format("{}/ompi-{}", front_end_dir(c), step));
+    env->emplace_back("OMPI_MCA_orte_top_session_dir", fmt::format("{}/ompi-{}", front_end_dir(c, p), step));
   }
   // mpirun waits 1 s between SIGCONT, SIGTERM and SIGKILL even for ranks
   // that already exited; the node step handles SIGTERM at once.
@@ -176,7 +178,44 @@ bool only_node_is_here(const RunOptions& o, const LaunchContext& c, Launcher lau
          srun_node_count(o, c, ntasks) == 1;
 }
 
+// Where a named container must exist for this launch: this machine, or
+// the first nodes of the allocation (both steps use --relative=0 there).
+void plan_named(const RunOptions& o, const LaunchContext& c, LaunchPlan& p) {
+  if (!o.hostfile.empty()) {
+    throw Error("--name with --hostfile: named containers live in a Slurm job or on one machine",
+                "drop --hostfile, or launch inside sbatch/salloc");
+  }
+  if (p.launcher == Launcher::mpirun) {
+    if (!p.local_holder) throw Error("--name with --launcher mpirun inside an allocation", "use --launcher srun");
+    p.app_nodes = {c.host};
+    return;
+  }
+  // In a job even the only node gets a node step: Slurm ends it with the
+  // job, which is what keeps a named container's holders from leaking.
+  p.local_holder = false;
+  auto all = expand_hostlist(env_value(c.env, "SLURM_JOB_NODELIST"));
+  std::size_t count = static_cast<std::size_t>(srun_node_count(o, c, p.ntasks));
+  if (all.size() < count) throw Error(fmt::format("SLURM_JOB_NODELIST names {} nodes, the launch needs {}", all.size(), count));
+  p.app_nodes.assign(all.begin(), all.begin() + static_cast<long>(count));
+}
+
 }  // namespace
+
+std::vector<std::string> node_step_on(const LaunchPlan& plan, const std::vector<std::string>& nodes) {
+  std::vector<std::string> cmd;
+  std::string count = std::to_string(nodes.size());
+  for (std::size_t i = 0; i < plan.node_step.size(); ++i) {
+    const std::string& word = plan.node_step[i];
+    if (word == "--relative=0") continue;
+    cmd.push_back(word);
+    if ((word == "-N" || word == "-n") && i + 1 < plan.node_step.size()) {
+      cmd.push_back(count);
+      ++i;
+    }
+    if (word == "--overlap") cmd.insert(cmd.end(), {"-w", fmt::format("{}", fmt::join(nodes, ","))});
+  }
+  return cmd;
+}
 
 std::pair<std::string, std::string> parse_env_option(const std::string& text) {
   auto kv = split_assignment(text);
@@ -219,7 +258,13 @@ wireup::LaunchSpec make_launch_spec(const RunOptions& o, const LaunchContext& c)
   std::string tmpdir = env_value(c.env, "TMPDIR");
   container.mounts = image::plan_mounts({o.mounts, c.cwd, env_value(c.env, "HOME"), container.workdir, tmpdir});
   wireup::JoinSpec& join = spec.join;
-  join.rendezvous_group = wireup::launch_group(env_value(c.env, "SLURM_JOB_ID"), c.nonce);
+  std::string job = env_value(c.env, "SLURM_JOB_ID");
+  join.rendezvous_group = wireup::launch_group(job, c.nonce);
+  if (!o.name.empty()) {
+    validate_container_name(o.name);
+    spec.named = wireup::NamedSpec{o.name, !job.empty(), o.idle_timeout_s};
+    join.rendezvous_group = wireup::named_group(c.env, o.name);
+  }
   join.timeout_s = o.join_timeout_s;
   join.workdir = container.workdir;
   for (const auto& e : o.env) join.user_env.push_back(parse_env_option(e));
@@ -237,6 +282,7 @@ LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
   p.launcher = choose_launcher(o, c.env);
   p.ntasks = choose_ntasks(o, c.env);
   p.local_holder = only_node_is_here(o, c, p.launcher, p.ntasks);
+  if (!o.name.empty()) plan_named(o, c, p);
   auto node_cmd = node_command(c);
   if (p.launcher == Launcher::mpirun) {
     plan_mpirun(o, c, p, node_cmd);

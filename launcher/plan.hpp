@@ -19,6 +19,8 @@ struct LaunchPlan {
   // The job's only node is this machine: no node step, the front end
   // starts the holder itself (node_step and node_env are empty).
   bool local_holder = false;
+  // A named launch: the nodes its app step uses (each needs the container).
+  std::vector<std::string> app_nodes;
   wireup::LaunchSpec spec;
   std::vector<std::string> node_step;
   std::vector<std::string> app_step;
@@ -29,6 +31,10 @@ struct LaunchPlan {
 
 // The front end's directory in <runtime>/<launch group>/ (this name).
 std::string front_end_dir_name(const std::string& host);
+
+// The plan's node step on `nodes` only (srun -w): a named container's on
+// the nodes that do not have it yet.
+std::vector<std::string> node_step_on(const LaunchPlan& plan, const std::vector<std::string>& nodes);
 
 // Throws hl::Error with a one-line message naming the bad option and the fix.
 LaunchPlan make_plan(const RunOptions& options, const LaunchContext& context);

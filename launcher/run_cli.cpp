@@ -60,6 +60,9 @@ void add_container_options(CLI::App& app, RunOptions& o) {
   app.add_flag("--report-bindings", o.report_bindings, "print each rank's cores, like mpirun --report-bindings");
   app.add_flag("--root", o.root, "be uid 0 inside, with chown, setuid & co. faked (to install software)");
   app.add_flag("--writable", o.writable, "accept writes anywhere in the container, the image's own files too");
+  app.add_option("--name", o.name, "keep the container under this name for later launches (for the job's life in Slurm)");
+  app.add_option("--idle-timeout", o.idle_timeout_s, "outside Slurm: stop a named container after this long unused")
+      ->default_val(600);
   app.add_option("--join-timeout", o.join_timeout_s, "seconds ranks and holders wait for each other")->default_val(120);
   app.add_flag("-v,--verbose", o.verbose, "show launcher output and what each node does");
 }

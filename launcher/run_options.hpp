@@ -36,6 +36,8 @@ struct RunOptions {
   bool report_bindings = false;
   bool root = false;      // --root: uid 0 inside, with faked chown & co. (seccomp)
   bool writable = false;  // --writable: writes anywhere in the container
+  std::string name;       // --name: a named container, kept for later launches
+  int idle_timeout_s = 600;
   int join_timeout_s = 120;
   bool dry_run = false;
   bool verbose = false;

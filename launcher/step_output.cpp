@@ -1,6 +1,7 @@
 #include "launcher/step_output.hpp"
 
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +20,17 @@ constexpr std::size_t kKeptBytes = 4 << 20;
 
 StepOutput::StepOutput(bool echo) : echo_(echo) { reopen(); }
 
+StepOutput::StepOutput(bool echo, const std::string& path) : echo_(echo) {
+  write_ = UniqueFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!write_) throw_errno("create", path);
+  file_ = UniqueFd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!file_) throw_errno("open", path);
+  ::lseek(file_.get(), 0, SEEK_END);  // what earlier steps wrote there is theirs
+  read_ = UniqueFd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!read_) throw_errno("inotify_init1");
+  if (::inotify_add_watch(read_.get(), path.c_str(), IN_MODIFY) < 0) throw_errno("inotify_add_watch", path);
+}
+
 void StepOutput::reopen() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe2");
@@ -29,15 +41,19 @@ void StepOutput::reopen() {
 
 bool StepOutput::drain() {
   char buffer[65536];
+  if (file_) {
+    // Consume the inotify events, then read what the file has now: it never
+    // ends (the step may write again), so we are never at EOF.
+    while (::read(read_.get(), buffer, sizeof buffer) > 0) {
+    }
+    ssize_t n;
+    while ((n = ::read(file_.get(), buffer, sizeof buffer)) > 0) take(buffer, static_cast<std::size_t>(n));
+    return true;
+  }
   while (true) {
     ssize_t n = ::read(read_.get(), buffer, sizeof buffer);
     if (n > 0) {
-      if (echo_) {
-        ssize_t ignored = ::write(STDERR_FILENO, buffer, static_cast<std::size_t>(n));
-        (void)ignored;
-      }
-      partial_.append(buffer, static_cast<std::size_t>(n));
-      take_lines();
+      take(buffer, static_cast<std::size_t>(n));
       continue;
     }
     if (n == 0) {
@@ -48,6 +64,15 @@ bool StepOutput::drain() {
     if (errno == EINTR) continue;
     return true;  // EAGAIN: all read for now
   }
+}
+
+void StepOutput::take(const char* data, std::size_t size) {
+  if (echo_) {
+    ssize_t ignored = ::write(STDERR_FILENO, data, size);
+    (void)ignored;
+  }
+  partial_.append(data, size);
+  take_lines();
 }
 
 void StepOutput::take_lines() {

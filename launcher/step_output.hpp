@@ -13,7 +13,11 @@ namespace hl::launcher {
 class StepOutput {
  public:
   // The write end goes to the step (its stdout and stderr).
-  StepOutput(bool echo);
+  explicit StepOutput(bool echo);
+  // The step writes into the file at `path` instead (created, appended to):
+  // a step that outlives us (a named container's) must not lose its stdout
+  // when we exit. read_fd() is then an inotify fd that wakes on writes.
+  StepOutput(bool echo, const std::string& path);
 
   int read_fd() const { return read_.get(); }
   int write_fd() const { return write_.get(); }
@@ -31,10 +35,12 @@ class StepOutput {
   bool containers_ready() const { return containers_ready_; }
 
  private:
+  void take(const char* data, std::size_t size);
   void take_lines();
 
   UniqueFd read_;
   UniqueFd write_;
+  UniqueFd file_;  // file mode: our read end of the file (read_ is the inotify fd)
   bool echo_;
   std::string text_;     // the kept tail, whole lines
   std::string partial_;  // an unfinished last line

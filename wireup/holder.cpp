@@ -45,24 +45,42 @@ std::unique_ptr<image::Container> build_container(const LaunchSpec& launch, cons
   return image::Container::build(std::move(image_fd), launch.container, facts.setup);
 }
 
+// When a holder's job on its node is done.
+struct ServePolicy {
+  int join_timeout_s = 120;         // an unnamed launch: its ranks join within this
+  bool control_loss_stops = false;  // the starter's death is the job's (the front end on one machine)
+  bool named = false;               // serve launch after launch until stopped
+  int idle_timeout_s = 0;           // named: stop after this long without a rank (0: never)
+};
+
+ServePolicy policy_for(const LaunchSpec& launch, bool control_loss_stops) {
+  ServePolicy p;
+  p.join_timeout_s = launch.join.timeout_s;
+  p.control_loss_stops = control_loss_stops;
+  p.named = !launch.named.name.empty();
+  // In a Slurm job a named container lives as long as the job.
+  if (p.named && !launch.named.in_job) p.idle_timeout_s = launch.named.idle_timeout_s;
+  return p;
+}
+
 // One holder's serve loop: FUSE, joins, joined ranks' pidfds, the control
 // socket (-1: none) and termination signals, until the job is done here.
 class ServeLoop {
  public:
-  ServeLoop(image::Container* container, JoinServer& joins, int control, int signals, int join_timeout_s,
-            bool control_loss_stops)
+  ServeLoop(image::Container* container, JoinServer& joins, int control, int signals, ServePolicy policy)
       : container_(container),
         joins_(joins),
         control_(control),
         signals_(signals),
-        join_timeout_s_(join_timeout_s),
-        control_loss_stops_(control_loss_stops),
-        deadline_(Clock::now() + std::chrono::seconds(join_timeout_s)) {}
+        policy_(policy),
+        deadline_(Clock::now() + std::chrono::seconds(policy.join_timeout_s)) {}
 
   // 0 when every expected rank joined and exited, or the holder was stopped.
   int run() {
-    while (!joins_.finished()) {
-      if (stopping_ && (!joins_.ranks_running() || Clock::now() >= stop_deadline_)) {
+    while (policy_.named || !joins_.finished()) {
+      if (joins_.stop_requested()) stop("hpclaunch stop");
+      if (idle()) stop("idle");
+      if (stopping_ && (!joins_.any_rank_running() || Clock::now() >= stop_deadline_)) {
         joins_.signal_ranks(SIGKILL);
         return 0;
       }
@@ -89,9 +107,20 @@ class ServeLoop {
   }
 
  private:
+  bool idle() const {
+    return policy_.idle_timeout_s > 0 && !joins_.any_rank_running() &&
+           Clock::now() - joins_.last_activity() >= std::chrono::seconds(policy_.idle_timeout_s);
+  }
+
   // nullopt: the join timeout passed (reported here).
   std::optional<int> poll_timeout() {
     if (stopping_) return 50;
+    if (policy_.named) {
+      if (policy_.idle_timeout_s == 0 || joins_.any_rank_running()) return -1;
+      auto until = joins_.last_activity() + std::chrono::seconds(policy_.idle_timeout_s);
+      return static_cast<int>(
+          std::max<long>(1, std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count()));
+    }
     bool waiting_for_joins = joins_.expected() == 0 || joins_.joined() < joins_.expected();
     if (!waiting_for_joins) return -1;
     auto until = deadline_;
@@ -100,7 +129,7 @@ class ServeLoop {
     if (left > 0) return static_cast<int>(left);
     log::error("only {} of {} local ranks joined (join timeout {} s, or the others were killed before joining)",
                joins_.joined(), joins_.expected() > 0 ? fmt::to_string(joins_.expected()) : "the expected",
-               join_timeout_s_);
+               policy_.join_timeout_s);
     return std::nullopt;
   }
 
@@ -111,7 +140,7 @@ class ServeLoop {
     char byte;
     if (::recv(control_, &byte, 1, MSG_DONTWAIT | MSG_PEEK) > 0) return;  // a message, not EOF: none expected
     control_ = -1;
-    if (control_loss_stops_) {
+    if (policy_.control_loss_stops) {
       stop("hpclaunch went away");
     } else if (joins_.joined() > 0) {
       log::warn("the node step went away; serving this node's {} ranks to the end", joins_.joined());
@@ -122,7 +151,7 @@ class ServeLoop {
     if (stopping_) return;
     stopping_ = true;
     stop_deadline_ = Clock::now() + kRankStopGrace;
-    if (joins_.ranks_running()) log::info("{}: stopping this node's ranks", why);
+    if (joins_.any_rank_running()) log::info("{}: stopping this node's ranks", why);
     joins_.signal_ranks(SIGTERM);
   }
 
@@ -130,8 +159,7 @@ class ServeLoop {
   JoinServer& joins_;
   int control_;
   int signals_;
-  int join_timeout_s_;
-  bool control_loss_stops_;
+  ServePolicy policy_;
   Clock::time_point deadline_;
   bool stopping_ = false;
   Clock::time_point stop_deadline_{};
@@ -193,7 +221,7 @@ int run_holder() {
   if (*detach) ::prctl(PR_SET_PDEATHSIG, 0);  // a node step's death no longer stops us
   JoinServer joins(listen_rendezvous(dir.dir()));
   joins.serve_container(container.get(), launch, facts);
-  int code = ServeLoop(container.get(), joins, control.get(), signals.get(), launch.join.timeout_s, !*detach).run();
+  int code = ServeLoop(container.get(), joins, control.get(), signals.get(), policy_for(launch, !*detach)).run();
   log::info("FUSE requests served: {}", container->server().request_counts().summary());
   // The last one out tidies up: a front end killed with -9 left its
   // directory of this launch (its owner lock is free now).
@@ -225,7 +253,9 @@ int run_companion_holder(UniqueFd listener, const LaunchSpec& launch) {
     joins.serve_failure(e);
     timeout_s = std::min(timeout_s, kFailureLingerS);
   }
-  int code = ServeLoop(container.get(), joins, -1, signals.get(), timeout_s, false).run();
+  ServePolicy policy = policy_for(launch, false);
+  policy.join_timeout_s = timeout_s;
+  int code = ServeLoop(container.get(), joins, -1, signals.get(), policy).run();
   // Leave under the tasks' lock, so a late task either joined us or starts
   // a new holder; never connects to a socket nobody serves.
   CompanionNode node = lock_companion_node(runtime, launch.join.rendezvous_group);

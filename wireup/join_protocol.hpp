@@ -13,7 +13,17 @@
 
 namespace hl::wireup {
 
+// What a connection to a holder asks for: a rank joining; or, for a named
+// container, its status (`hpclaunch ps`), that it stop (`hpclaunch stop`),
+// or the root view alone (`hpclaunch save`, which counts as no rank).
+enum class RequestKind { join, status, stop, root_view };
+NLOHMANN_JSON_SERIALIZE_ENUM(RequestKind, {{RequestKind::join, "join"},
+                                           {RequestKind::status, "status"},
+                                           {RequestKind::stop, "stop"},
+                                           {RequestKind::root_view, "root-view"}})
+
 struct JoinRequest {
+  RequestKind kind = RequestKind::join;
   bool root_view = false;            // --root: the container's root view, not the user view
   devices::BindingOptions binding;   // how this launch's ranks are bound
   int rank = -1;
@@ -32,11 +42,13 @@ struct JoinReply {
   std::string binding;       // devices::RankBinding as JSON, "" for none
   std::vector<std::string> library_dirs;
   std::vector<std::string> bin_dirs;
+  nlohmann::json status;  // the answer to a status request
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinRequest, root_view, binding, rank, local_rank, local_size, allowed_cpus,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinRequest, kind, root_view, binding, rank, local_rank, local_size, allowed_cpus,
                                    cuda_visible_devices)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinReply, ok, error, hint, image_env, exit_code, binding, library_dirs, bin_dirs)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinReply, ok, error, hint, image_env, exit_code, binding, library_dirs, bin_dirs,
+                                   status)
 
 std::string encode(const JoinRequest& r);
 std::string encode(const JoinReply& r);

@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 
 #include <fmt/format.h>
 
 #include "common/child_process.hpp"
 #include "common/log.hpp"
 #include "common/message_socket.hpp"
+#include "common/strings.hpp"
 #include "devices/binding_render.hpp"
 #include "devices/topology.hpp"
 #include "wireup/rendezvous.hpp"
@@ -21,6 +23,7 @@ void JoinServer::serve_container(image::Container* container, const LaunchSpec& 
   container_ = container;
   launch_ = &launch;
   facts_ = &facts;
+  created_unix_ = static_cast<std::int64_t>(::time(nullptr));
 }
 
 namespace {
@@ -73,7 +76,42 @@ void JoinServer::answer(int conn) {
   auto message = receive_message(conn);
   if (!message) return;
   JoinRequest request = decode_request(message->payload);
+  JoinReply reply;
+  switch (request.kind) {
+    case RequestKind::join:
+      return join(conn, request);
+    case RequestKind::status:
+      reply.ok = true;
+      reply.status = status();
+      return send_message(conn, encode(reply));
+    case RequestKind::stop:
+      stop_requested_ = true;
+      reply.ok = true;
+      return send_message(conn, encode(reply));
+    case RequestKind::root_view:
+      if (!container_) return send_message(conn, encode(failure_reply(*failure_)));
+      reply.ok = true;
+      int fds[2] = {container_->root_view_fd(), container_->mount_namespace_fd()};
+      return send_message(conn, encode(reply), fds);
+  }
+}
+
+nlohmann::json JoinServer::status() const {
+  if (launch_ == nullptr) return {};
+  const LaunchSpec& launch = *launch_;
+  return {{"name", launch.named.name},
+          {"node", host_name()},
+          {"image", launch.container.image},
+          {"created", created_unix_},
+          {"writable", launch.container.writable},
+          {"root", launch.container.root},
+          {"ranks_running", ranks_.size()},
+          {"ranks_joined", joined_}};
+}
+
+void JoinServer::join(int conn, const JoinRequest& request) {
   if (request.local_size > 0 && expected_ == 0) expected_ = request.local_size;
+  last_join_ = Clock::now();
   ++joined_;
   if (failure_) {
     send_message(conn, encode(failure_reply(*failure_)));

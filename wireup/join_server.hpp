@@ -40,8 +40,13 @@ class JoinServer {
   Clock::time_point last_exit() const { return last_exit_; }
   int joined() const { return joined_; }
   int expected() const { return expected_; }
+  int ranks_running() const { return static_cast<int>(ranks_.size()); }
+  // The last join or rank exit (a named container's idle timeout counts from it).
+  Clock::time_point last_activity() const { return std::max(last_exit_, last_join_); }
+  // `hpclaunch stop NAME` asked this holder to stop.
+  bool stop_requested() const { return stop_requested_; }
 
-  bool ranks_running() const { return !ranks_.empty(); }
+  bool any_rank_running() const { return !ranks_.empty(); }
   // Signals every joined rank still running (through its pidfd: never a
   // recycled pid). A holder that stops takes its ranks with it rather than
   // leave them in a container whose files are gone.
@@ -55,6 +60,8 @@ class JoinServer {
 
  private:
   void answer(int conn);
+  void join(int conn, const JoinRequest& request);
+  nlohmann::json status() const;
   std::string binding_for(const JoinRequest& request);
 
   UniqueFd listener_;
@@ -68,7 +75,11 @@ class JoinServer {
   std::map<int, UniqueFd> ranks_;    // pidfds of joined ranks still running
   int expected_ = 0;
   int joined_ = 0;
+  bool stop_requested_ = false;
+  Clock::time_point created_ = Clock::now();
+  std::int64_t created_unix_ = 0;
   Clock::time_point last_exit_{};
+  Clock::time_point last_join_ = Clock::now();
 };
 
 }  // namespace hl::wireup

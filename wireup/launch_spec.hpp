@@ -35,9 +35,18 @@ struct JoinSpec {
   bool quiet_unless_first = false;
 };
 
+// A named container (--name): made by the first launch with the name, kept
+// (holders, FUSE mounts, writable layer) for later launches to join.
+struct NamedSpec {
+  std::string name;          // "" for an unnamed launch
+  bool in_job = false;       // inside a Slurm job: kept for the job's life
+  int idle_timeout_s = 600;  // outside a job: stops after this long with no rank
+};
+
 struct LaunchSpec {
   image::ContainerSpec container;
   JoinSpec join;
+  NamedSpec named;
   bool verbose = false;
 };
 
@@ -59,6 +68,7 @@ JoinSpec join_spec_from_environment(std::string_view program);
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinSpec, rendezvous_group, timeout_s, workdir, user_env, report_bindings, binding,
                                    root, local_size, quiet_unless_first)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LaunchSpec, container, join, verbose)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NamedSpec, name, in_job, idle_timeout_s)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LaunchSpec, container, join, named, verbose)
 
 }  // namespace hl::wireup

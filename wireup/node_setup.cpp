@@ -23,7 +23,7 @@ image::UserEntry current_user() {
   u.gid = ::getgid();
   u.name = fmt::format("user{}", u.uid);
   u.group_name = fmt::format("group{}", u.gid);
-  u.home = "/";
+  u.home.assign(1, '/');  // (assign("/"): a false -Wrestrict of g++ 12 once inlined)
   if (const passwd* pw = ::getpwuid(u.uid)) {
     u.name = pw->pw_name;
     u.gecos = pw->pw_gecos != nullptr ? pw->pw_gecos : "";
@@ -94,7 +94,7 @@ std::vector<std::string> node_session_dirs(const EnvList& env) {
     }
     dirs.push_back(slurmd_spool_dir(text, env_value(env, "SLURMD_NODENAME"), host_name()));
   }
-  std::string mpi_conf = dirname_of(conf) + "/mpi.conf";
+  std::string mpi_conf = fmt::format("{}/mpi.conf", dirname_of(conf));
   try {
     std::string base = pmix_client_dir_base(read_file(mpi_conf));
     if (!base.empty()) dirs.push_back(base);

@@ -165,7 +165,10 @@ int run_node_step(const LaunchSpec& spec) {
   if (error && (first || !is_error_json(identity))) log::error("{}", error->describe());
   if (!all_ready) return error ? error->exit_code() : 1;  // ~ChildProcess stops our holder
   g_forward_signals = true;
-  send_serve(control.get(), true);
+  // An unnamed launch's holders outlive a dying node step (their ranks run
+  // on); a named container's go with it: its node step is its life line
+  // (Slurm ends it with the job).
+  send_serve(control.get(), spec.named.name.empty());
   // The front end learns from this line that ranks may now be inside
   // containers: a node step that dies from here on is not started again.
   if (first) log::write_line("", fmt::format("{} {} node(s)", kContainersReadyLine, size));

@@ -64,6 +64,14 @@ UniqueFd try_connect(const std::string& group) {
   auto [addr, len] = address_in(node, kSocketName);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) == 0) return fd;
   int err = errno;
+  // A named container's socket is there only while its holder lives, and
+  // no new one is coming: its holder died or was stopped.
+  if (err == ECONNREFUSED && group.starts_with("n-")) {
+    std::string name = group.substr(group.find('.') + 1);
+    throw Error(fmt::format("the named container `{}` has no holder on {} any more (it was stopped, timed out or died)",
+                            name, host_name()),
+                fmt::format("run `hpclaunch stop {}`, then launch again with --name {} --image ...", name, name));
+  }
   if (err != ECONNREFUSED && err != ENOENT && err != EAGAIN && err != EINTR) {
     throw system_error(err, "connect to the node's container holder", node.path() + "/" + kSocketName);
   }
@@ -72,8 +80,20 @@ UniqueFd try_connect(const std::string& group) {
 
 }  // namespace
 
+UniqueFd connect_rendezvous_in(const PrivateDir& node_dir) {
+  UniqueFd fd = new_socket();
+  auto [addr, len] = address_in(node_dir, kSocketName);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) return {};
+  return fd;
+}
+
 std::string launch_group(std::string_view job, std::string_view launch_id) {
   return job.empty() ? fmt::format("l-{}", launch_id) : fmt::format("l-{}.{}", job, launch_id);
+}
+
+std::string named_group(const EnvList& env, const std::string& name) {
+  std::string job = env_value(env, "SLURM_JOB_ID");
+  return fmt::format("n-{}.{}", job.empty() ? "local" : job, name);
 }
 
 std::string companion_group(const EnvList& env) {

@@ -25,6 +25,10 @@ std::string launch_group(std::string_view job, std::string_view launch_id);
 // every task of one companion-mode step on a node.
 std::string companion_group(const EnvList& env);
 
+// "n-<job>.<name>" inside a Slurm job, "n-local.<name>" outside one: a
+// named container (--name), kept across launches.
+std::string named_group(const EnvList& env, const std::string& name);
+
 // This node's directory of `group` below `runtime` (created, private).
 PrivateDir node_directory(const PrivateDir& runtime, const std::string& group);
 
@@ -39,6 +43,10 @@ std::optional<UniqueFd> listen_rendezvous_if_free(const PrivateDir& node_dir);
 // Connects to this node's holder of `group`, retrying (with short pauses)
 // until it listens or `timeout` passes.
 UniqueFd connect_rendezvous(const std::string& group, std::chrono::milliseconds timeout);
+
+// One attempt at the holder whose directory is `node_dir` (`hpclaunch ps`
+// and `stop` look at every node directory they can see): empty when none listens.
+UniqueFd connect_rendezvous_in(const PrivateDir& node_dir);
 
 struct PeerCredentials {
   pid_t pid;

@@ -27,6 +27,7 @@
 #include "import/layers/layers_archive.hpp"
 #include "import/layers/layers_config.hpp"
 #include "import/layers/layers_merge.hpp"
+#include "import/layers/squashfs_packer.hpp"
 
 namespace hl::import {
 namespace {
@@ -266,51 +267,59 @@ void build_squashfs_from_layers(const std::vector<LayerBlob>& layers, const nloh
                                 const std::string& output, const SquashfsBuildOptions& options,
                                 const BuildProgress& progress) {
   for (const auto& layer : layers) compression_of(layer);  // refuse unknown types before any work
-  // Declared before the packer: the packer is killed and reaped first, so it
-  // cannot create the file after we removed it.
-  PendingFile image(output);
-  std::vector<std::string> command = packer_command(options, image.path());
-  UniqueFd log_fd(::memfd_create("tar2sqfs-output", MFD_CLOEXEC));
-  if (!log_fd) throw_errno("memfd_create");
+  SquashfsPacker packer(output, options);
+  ReadProgress read_progress(layers, progress);
+  bool cut_short = false;
+  try {
+    LayerStreamer streamer(layers, options, packer.writer());
+    streamer.write_layers(read_progress);
+    streamer.write_config(image_config);
+  } catch (const Error&) {
+    if (!packer.writer().peer_closed()) throw;  // else tar2sqfs stopped first: its message says why
+    cut_short = true;
+  }
+  packer.finish(cut_short);
+  read_progress.finish();
+}
+
+SquashfsPacker::SquashfsPacker(const std::string& output, const SquashfsBuildOptions& options)
+    : output_(output), image_(output) {
+  std::vector<std::string> command = packer_command(options, image_.path());
+  log_ = UniqueFd(::memfd_create("tar2sqfs-output", MFD_CLOEXEC));
+  if (!log_) throw_errno("memfd_create");
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) throw_errno("socketpair");
-  UniqueFd ours(fds[0]);
+  ours_ = UniqueFd(fds[0]);
   UniqueFd theirs(fds[1]);
   SpawnOptions spawn;
   spawn.stdin_fd = theirs.get();
-  spawn.stdout_fd = spawn.stderr_fd = log_fd.get();
+  spawn.stdout_fd = spawn.stderr_fd = log_.get();
   spawn.parent_death_signal = SIGKILL;  // never a packer outliving an import killed with SIGKILL
-  ChildProcess packer;
   try {
-    packer = ChildProcess::spawn(command, spawn);
+    packer_ = ChildProcess::spawn(command, spawn);
   } catch (const Error& e) {
     throw Error(e.what(), "install squashfs-tools-ng (scripts/setup does it)");
   }
-  theirs.reset();
+  writer_ = std::make_unique<TarStreamWriter>(ours_.get());
+}
 
-  ReadProgress read_progress(layers, progress);
-  bool cut_short = false;
-  {
-    TarStreamWriter out(ours.get());
+void SquashfsPacker::finish(bool cut_short) {
+  if (!cut_short) {
     try {
-      LayerStreamer streamer(layers, options, out);
-      streamer.write_layers(read_progress);
-      streamer.write_config(image_config);
-      out.close();
+      writer_->close();
     } catch (const Error&) {
-      if (!out.peer_closed()) throw;  // else tar2sqfs stopped first: its message says why
+      if (!writer_->peer_closed()) throw;
       cut_short = true;
     }
   }
-  ours.reset();  // end of input for tar2sqfs
-  int code = packer.wait();
+  writer_.reset();
+  ours_.reset();  // end of input for tar2sqfs
+  int code = packer_.wait();
   if (code != 0) {
-    throw Error(fmt::format("tar2sqfs failed (exit {}) building `{}`: {}", code, output, packer_output(log_fd.get())));
+    throw Error(fmt::format("tar2sqfs failed (exit {}) building `{}`: {}", code, output_, packer_output(log_.get())));
   }
-  if (cut_short)
-    throw Error(fmt::format("tar2sqfs stopped reading before the end of the layers building `{}`", output));
-  image.commit();
-  read_progress.finish();
+  if (cut_short) throw Error(fmt::format("tar2sqfs stopped reading before the end building `{}`", output_));
+  image_.commit();
 }
 
 }  // namespace hl::import

@@ -8,5 +8,8 @@ int exec_command(int argc, char** argv);      // exec.cpp: companion mode, one p
 int import_command(int argc, char** argv);    // tools.cpp: docker:// import (hpclaunch-import)
 int topology_command(int argc, char** argv);  // tools.cpp: this node's topology (hpclaunch-node)
 int version_command(int argc, char** argv);   // tools.cpp
+int ps_command(int argc, char** argv);        // named_commands.cpp: named containers here
+int stop_command(int argc, char** argv);      // named_commands.cpp: stop one
+int save_command(int argc, char** argv);      // named_commands.cpp: one node's container as a .sqsh (hpclaunch-import)
 
 }  // namespace hl::launcher

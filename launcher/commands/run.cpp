@@ -8,6 +8,7 @@
 #include "common/log.hpp"
 #include "launcher/commands/commands.hpp"
 #include "launcher/frontend.hpp"
+#include "launcher/named_launch.hpp"
 #include "launcher/plan.hpp"
 #include "launcher/run_cli.hpp"
 
@@ -23,7 +24,7 @@ int run_command(int argc, char** argv) {
     return 0;
   }
   auto start = std::chrono::steady_clock::now();
-  int code = run_plan(plan, options->verbose);
+  int code = plan.spec.named.name.empty() ? run_plan(plan, options->verbose) : run_named(plan, options->verbose);
   if (options->json) {
     std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
     fmt::print(stderr, "{}\n",

@@ -29,7 +29,7 @@ TEST(JoinProtocol, RequestRoundTrip) {
 }
 
 TEST(JoinProtocol, ReplyRoundTrip) {
-  JoinReply r{true, "", "", {{"PATH", "/usr/bin"}}, 0, "{\"local_rank\":1}", {"/usr/local/nvidia/lib64"}, {}};
+  JoinReply r{true, "", "", {{"PATH", "/usr/bin"}}, 0, "{\"local_rank\":1}", {"/usr/local/nvidia/lib64"}, {}, {}};
   JoinReply back = decode_reply(encode(r));
   EXPECT_TRUE(back.ok);
   EXPECT_EQ(back.binding, r.binding);
@@ -154,6 +154,6 @@ TEST(NodeSetup, SlurmdSpoolDirFromSlurmConf) {
 
 TEST(JoinProtocol, RejectsNumbersThatAreNotIntegers) {
   // get<int>() of an out-of-range double is undefined behaviour (UBSan, fuzzer).
-  EXPECT_THROW(decode_request(R"({"root_view":false,"binding":{"policy":"auto","gpus":"all","cpus_per_rank":0},"rank":1e300,"local_rank":0,"local_size":1,"allowed_cpus":"","cuda_visible_devices":""})"),
+  EXPECT_THROW(decode_request(R"({"kind":"join","root_view":false,"binding":{"policy":"auto","gpus":"all","cpus_per_rank":0},"rank":1e300,"local_rank":0,"local_size":1,"allowed_cpus":"","cuda_visible_devices":""})"),
                Error);
 }
