@@ -81,6 +81,23 @@ std::vector<std::string> subdirectories(int dir_fd) {
   return names;
 }
 
+// Every entry name of `dir_fd` (files too).
+std::vector<std::string> entries(int dir_fd) {
+  std::vector<std::string> names;
+  int copy = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return names;
+  UniqueDir dir(::fdopendir(copy));
+  if (!dir) {
+    ::close(copy);
+    return names;
+  }
+  while (dirent* e = ::readdir(dir.get())) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  return names;
+}
+
 // A subdirectory whose owner lock we can take: its owner is gone.
 bool owner_is_gone(int dir_fd, const std::string& name) {
   UniqueFd lock(::openat(dir_fd, (name + "/" + kOwnerLock).c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
@@ -126,6 +143,13 @@ UniqueFd PrivateDir::claim() const {
   return lock;
 }
 
+UniqueFd PrivateDir::share_claim() const {
+  UniqueFd lock(::openat(fd(), kOwnerLock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!lock) throw_errno("create", path_ + "/" + kOwnerLock);
+  if (::flock(lock.get(), LOCK_SH) != 0) throw_errno("claim", path_);
+  return lock;
+}
+
 void PrivateDir::sweep_stale(const std::string& key) const {
   PrivateDir group;
   try {
@@ -137,7 +161,11 @@ void PrivateDir::sweep_stale(const std::string& key) const {
   for (const auto& name : subdirectories(group.fd())) {
     if (owner_is_gone(group.fd(), name)) group.remove(name);
   }
-  ::unlinkat(fd(), key.c_str(), AT_REMOVEDIR);  // fails while others still use it
+  if (owner_is_gone(fd(), key)) {
+    remove(key);  // a shared claim (a named container's) that nobody keeps
+  } else {
+    ::unlinkat(fd(), key.c_str(), AT_REMOVEDIR);  // fails while others still use it
+  }
 }
 
 void PrivateDir::sweep_all_stale(const std::string& prefix) const {
@@ -153,6 +181,7 @@ std::string PrivateDir::fd_path(const std::string& name) const {
 OwnedDir OwnedDir::create(const PrivateDir& runtime, const std::string& group, const std::string& name) {
   runtime.sweep_all_stale("l-");
   runtime.sweep_all_stale("x-");
+  runtime.sweep_all_stale("n-");
   OwnedDir owned;
   owned.group_ = runtime.subdir(group);
   owned.dir_ = owned.group_.subdir(name);
@@ -176,6 +205,11 @@ OwnedDir::~OwnedDir() { remove(); }
 
 void OwnedDir::remove() {
   if (!dir_.valid()) return;
+  // owner.lock goes last: killed half-way, we leave a directory whose free
+  // lock lets the next sweep finish the job.
+  for (const auto& entry : entries(dir_.fd())) {
+    if (entry != kOwnerLock) dir_.remove(entry);
+  }
   dir_ = PrivateDir();
   group_.remove(name_);
   owner_lock_.reset();

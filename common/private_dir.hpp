@@ -34,8 +34,14 @@ class PrivateDir {
   // `owner.lock`, flock'ed through the returned fd (keep it open; CLOEXEC).
   // sweep_stale() removes directories whose owner is gone, whatever killed it.
   UniqueFd claim() const;
+  // A shared claim on this directory itself (its owner.lock, flock'ed
+  // LOCK_SH): several processes may keep it (a named container's node steps
+  // inherit the fd); sweep_stale() removes the directory once none does.
+  UniqueFd share_claim() const;
   // Removes every subdirectory of `key/*` below this runtime dir whose owner
-  // lock is free (its owner died without cleaning up), then `key` if empty.
+  // lock is free (its owner died without cleaning up), then `key` if empty —
+  // or, when `key` itself carries a shared claim nobody keeps any more,
+  // `key` with everything in it.
   void sweep_stale(const std::string& key) const;
   // sweep_stale() for every key starting with `prefix`.
   void sweep_all_stale(const std::string& prefix) const;

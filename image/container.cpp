@@ -50,12 +50,14 @@ void mount_staging_tmpfs(const Staging& s) {
 // pivoted into. It reports the image environment and hands back its mount
 // namespace fd, then exits; the namespace lives on through that fd.
 // Checked once per node here, so a typo gives one line instead of one per rank.
-void check_program(const ContainerSpec& spec, const std::string& fallback_path, const EnvList& image_env) {
+// The PATH of a container whose image sets none: Docker's default (the
+// host's would name host directories, and root needs the sbin ones: dpkg
+// runs ldconfig).
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+void check_program(const ContainerSpec& spec, const EnvList& image_env) {
   if (spec.program.empty()) return;
-  std::string path = fallback_path;
-  for (const auto& [k, v] : image_env) {
-    if (k == "PATH") path = v;
-  }
+  std::string path = env_value(image_env, "PATH");
   // An I/O error is the image failing to read (a corrupt one), not a
   // missing program: say which.
   auto found = [](const std::string& candidate) {
@@ -90,7 +92,7 @@ Error with_image_hint(const Error& e, const std::string& image) {
 }
 
 // The child of a single-threaded holder: it may allocate and throw.
-int build_root(const Staging& s, const RootfsSpec& rootfs, const ContainerSpec& spec, const NodeSetup& node,
+int build_root(const Staging& s, const RootfsSpec& rootfs, const ContainerSpec& spec,
                int report) {
   try {
     if (::unshare(CLONE_NEWNS) != 0) throw_errno("unshare(mount namespace)");
@@ -105,7 +107,8 @@ int build_root(const Staging& s, const RootfsSpec& rootfs, const ContainerSpec& 
     // The host's /tmp (or $TMPDIR) bound into the root brought a copy of the
     // staging tmpfs along; the ranks have no business there.
     ::umount2(s.dir.c_str(), MNT_DETACH);
-    check_program(spec, node.fallback_path, env);
+    if (!env_has(env, "PATH")) env_set(env, "PATH", kDefaultPath);
+    check_program(spec, env);
     UniqueFd mntns(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
     if (!mntns) throw_errno("open", "/proc/self/ns/mnt");
     int fd = mntns.get();
@@ -163,7 +166,7 @@ std::unique_ptr<Container> Container::build(UniqueFd image_fd, const ContainerSp
   ChildProcess child = ChildProcess::run_in_child(
       [&] {
         ours.reset();
-        return build_root(staging, rootfs, spec, node, theirs.get());
+        return build_root(staging, rootfs, spec, theirs.get());
       },
       SIGKILL);
   theirs.reset();

@@ -26,7 +26,7 @@ struct NodeSetup {
   std::vector<MountSpec> mounts;          // session dirs, devices: merged with add_node_mounts
   std::vector<std::string> device_nodes;  // the minimal /dev (names under /dev)
   UserEntry user;                         // gets /etc/passwd and /etc/group entries
-  std::string fallback_path;              // PATH when the image's /etc/environment sets none
+  std::string host_path;                  // this node's PATH (where host tools such as nvidia-smi are)
   std::string staging_dir;                // private, node-local, empty: the root is assembled here
 };
 

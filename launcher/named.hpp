@@ -36,7 +36,7 @@ void validate_container_name(const std::string& name);
 NamedRecord record_of(const std::string& name, const image::ContainerSpec& spec);
 // One line saying how `asked` differs from the container `existing`, or
 // nullopt when it may join it. Only what the launch gave counts: a launch
-// without --writable joins a writable container.
+// without --image, --mount or --writable joins whatever the container has.
 std::optional<std::string> record_mismatch(const NamedRecord& existing, const NamedRecord& asked);
 
 // The record of a group, locked (flock) while this object lives: two front

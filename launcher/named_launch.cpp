@@ -61,7 +61,7 @@ bool holder_answers(const std::string& group) {
 
 // One machine: a holder of our own, detached (it must outlive us), its
 // messages in a log file beside the record.
-void make_here(const LaunchPlan& plan, const PrivateDir& group, int signals) {
+void make_here(const LaunchPlan& plan, const PrivateDir& group, int keeper, int signals) {
   UniqueFd image_fd;
   image::ImageMetadata image = image::read_image_metadata(plan.spec.container.image, &image_fd);
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -71,7 +71,8 @@ void make_here(const LaunchPlan& plan, const PrivateDir& group, int signals) {
   auto [ours, theirs] = message_socket_pair();
   SpawnOptions options;
   options.detach = true;
-  options.fd_map = {{theirs.get(), wireup::kHolderControlFd}};
+  // The holder keeps the group's claim (its record with it) for its life.
+  options.fd_map = {{theirs.get(), wireup::kHolderControlFd}, {keeper, keeper}};
   options.stdin_fd = null.get();
   options.stdout_fd = options.stderr_fd = log.get();
   ChildProcess::spawn({sibling_binary("hpclaunch-node"), "holder"}, options);
@@ -92,7 +93,7 @@ void make_here(const LaunchPlan& plan, const PrivateDir& group, int signals) {
 // Slurm: a node step on `nodes` that lasts the job; its output goes to a
 // file (it writes after we are gone), which we watch until it is ready.
 void make_on_nodes(const LaunchPlan& plan, const std::vector<std::string>& nodes, const PrivateDir& group,
-                   bool verbose, int signals) {
+                   int keeper, bool verbose, int signals) {
   auto command = node_step_on(plan, nodes);
   StepOutput output(verbose, fmt::format("{}/node-step.{}.log", group.path(), random_hex(4)));
   EnvList env = env_overlay(env_overlay(environment_of_this_process(), plan.step_env), plan.node_env);
@@ -101,6 +102,9 @@ void make_on_nodes(const LaunchPlan& plan, const std::vector<std::string>& nodes
   options.env = env_assignments(env);
   options.stdin_fd = null.get();
   options.stdout_fd = options.stderr_fd = output.write_fd();
+  // srun keeps the group's claim (the record) while the node step lasts:
+  // once the job ends, the next launch's sweep removes what is left here.
+  options.fd_map = {{keeper, keeper}};
   log::info("node step: {}", fmt::join(command, " "));
   ChildProcess node = ChildProcess::spawn(command, options);
   output.close_write_end();
@@ -136,23 +140,41 @@ std::vector<std::string> missing_nodes(const LaunchPlan& plan, const std::option
   return missing;
 }
 
-void ensure_container(const LaunchPlan& plan, const PrivateDir& runtime, bool verbose, int signals) {
-  const std::string& name = plan.spec.named.name;
-  LockedRecord record(runtime, plan.spec.join.rendezvous_group);
+void ensure_container(const LaunchPlan& given, const PrivateDir& runtime, bool verbose, int signals) {
+  const std::string& name = given.spec.named.name;
+  LockedRecord record(runtime, given.spec.join.rendezvous_group);
   auto existing = record.load();
-  NamedRecord asked = record_of(name, plan.spec.container);
+  NamedRecord asked = record_of(name, given.spec.container);
   if (existing) {
     if (auto why = record_mismatch(*existing, asked)) {
       throw Error(*why, fmt::format("use another --name, or `hpclaunch stop {}` first", name));
     }
   }
-  auto missing = missing_nodes(plan, existing);
+  auto missing = missing_nodes(given, existing);
   if (missing.empty()) return;
+  // Made on more nodes: as the container was made (its image, its flags).
+  LaunchPlan plan = given;
+  if (plan.spec.container.image.empty()) {
+    if (!existing) {
+      throw Error(fmt::format("there is no named container `{}` yet", name),
+                  fmt::format("make it first: hpclaunch --name {} --image IMAGE.sqsh ...", name));
+    }
+    plan.spec.container.image = existing->image;
+    plan.spec.container.writable = existing->writable;
+    plan.spec.container.root = existing->root;
+    if (asked.mounts.empty()) {
+      auto& mounts = plan.spec.container.mounts;
+      mounts.insert(mounts.end(), existing->mounts.begin(), existing->mounts.end());
+    }
+    asked = *existing;
+    env_set(plan.node_env, wireup::kLaunchSpecVariable, wireup::encode(plan.spec));
+  }
   log::info("making the named container `{}` on {}", name, fmt::join(missing, ","));
+  UniqueFd keeper = record.group_dir().share_claim();
   if (plan.spec.named.in_job) {
-    make_on_nodes(plan, missing, record.group_dir(), verbose, signals);
+    make_on_nodes(plan, missing, record.group_dir(), keeper.get(), verbose, signals);
   } else {
-    make_here(plan, record.group_dir(), signals);
+    make_here(plan, record.group_dir(), keeper.get(), signals);
   }
   NamedRecord updated = existing && !existing->nodes.empty() && plan.spec.named.in_job ? *existing : asked;
   if (updated.created == 0) updated.created = static_cast<std::int64_t>(::time(nullptr));

@@ -248,11 +248,14 @@ wireup::LaunchSpec make_launch_spec(const RunOptions& o, const LaunchContext& c)
   if (o.command.empty()) {
     throw Error("no program given", "usage: hpclaunch -n N --image IMAGE.sqsh PROGRAM [ARGS...]");
   }
-  if (o.image.empty()) throw Error("--image is required", "give the squashfs image: --image app.sqsh");
+  // A launch into an existing named container needs no image: its record has it.
+  if (o.image.empty() && o.name.empty()) {
+    throw Error("--image is required", "give the squashfs image: --image app.sqsh");
+  }
   if (o.join_timeout_s < 1) throw Error("--join-timeout must be at least 1 second");
   wireup::LaunchSpec spec;
   image::ContainerSpec& container = spec.container;
-  container.image = absolute_path(o.image, c.cwd);  // lexical only: one node does the one stat
+  if (!o.image.empty()) container.image = absolute_path(o.image, c.cwd);  // lexical only: one node stats it
   container.workdir = o.workdir.empty() ? c.cwd : absolute_path(o.workdir, c.cwd);
   container.program = o.command.front();
   std::string tmpdir = env_value(c.env, "TMPDIR");

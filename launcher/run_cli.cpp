@@ -38,7 +38,7 @@ Examples:
 // What the container is and how each rank runs in it: run and exec alike.
 void add_container_options(CLI::App& app, RunOptions& o) {
   app.prefix_command();  // everything from PROGRAM on belongs to the program
-  app.add_option("--image", o.image, "squashfs image to run in")->required();
+  app.add_option("--image", o.image, "squashfs image to run in (with --name: only to make the container)");
   app.add_option("--mount", o.mounts, "bind SRC (host) at DST in the container; repeatable")
       ->type_name("SRC:DST[:ro]")
       ->allow_extra_args(false);  // one value per --mount: the program follows

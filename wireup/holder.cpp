@@ -226,6 +226,9 @@ int run_holder() {
   // The last one out tidies up: a front end killed with -9 left its
   // directory of this launch (its owner lock is free now).
   dir.remove();
+  // A named container on one machine has this holder alone: it goes with
+  // its record (in a job, `hpclaunch stop` or the next launch's sweep does it).
+  if (!launch.named.name.empty() && !launch.named.in_job) runtime.remove(launch.join.rendezvous_group);
   runtime.sweep_stale(launch.join.rendezvous_group);
   return code;
 }

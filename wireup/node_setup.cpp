@@ -38,7 +38,7 @@ void add_devices(NodeFacts& facts, devices::GpuSelection gpus) {
   devices::DeviceRoots roots;
   bool any_gpu = gpus != devices::GpuSelection::none && !devices::list_nvidia_device_nodes(roots.dev).empty();
   auto host =
-      devices::discover_host_devices(roots, any_gpu ? devices::host_ldconfig_cache() : "", facts.setup.fallback_path);
+      devices::discover_host_devices(roots, any_gpu ? devices::host_ldconfig_cache() : "", facts.setup.host_path);
   auto binds = devices::plan_device_binds(host, roots, gpus, true);
   for (const auto& b : binds) {
     facts.setup.mounts.push_back(image::MountSpec{b.source, b.target, b.read_only, true, false, "device"});
@@ -61,7 +61,7 @@ NodeFacts discover_node_facts(const LaunchSpec& launch, const std::string& launc
   facts.setup.device_nodes = devices::minimal_device_nodes();
   facts.setup.user = current_user();
   std::string path = env_value(env, "PATH");
-  facts.setup.fallback_path = path.empty() ? "/usr/bin:/bin" : path;
+  facts.setup.host_path = path.empty() ? "/usr/bin:/bin" : path;
   add_devices(facts, launch.join.binding.gpus);
   return facts;
 }

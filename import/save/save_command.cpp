@@ -92,9 +92,11 @@ int run_save_command(int argc, char** argv) {
     cut_short = true;
   }
   packer.finish(cut_short);
+  std::string left_out;
+  if (stats.skipped > 0) left_out += fmt::format(", {} sockets or devices left out", stats.skipped);
+  if (stats.unreadable > 0) left_out += fmt::format(", {} unreadable entries left out", stats.unreadable);
   log::write_line("", fmt::format("saved `{}` ({} files, {}{}) to {}", name, stats.files, human_bytes(stats.bytes),
-                                  stats.skipped > 0 ? fmt::format(", {} sockets or devices left out", stats.skipped) : "",
-                                  path));
+                                  left_out, path));
   return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/log.hpp"
 #include "common/unique_fd.hpp"
 #include "common/unique_handle.hpp"
 
@@ -68,6 +69,7 @@ class TreeWriter {
       out_.write_entry(e.get(), path);
       if (st.st_dev != device_) return;  // a mount point: its own file system is not the container's
       UniqueFd child(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!child && errno == EACCES) return unreadable(path);
       if (!child) throw_errno("open", "/" + path);
       directory(child.get(), path, depth + 1);
     } else if (S_ISLNK(st.st_mode)) {
@@ -96,6 +98,7 @@ class TreeWriter {
       }
     }
     UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd && errno == EACCES) return unreadable(path);
     if (!fd) throw_errno("open", "/" + path);
     out_.write_entry(e, path);
     char buffer[1 << 16];
@@ -110,6 +113,12 @@ class TreeWriter {
     }
     ++stats_.files;
     stats_.bytes += static_cast<std::uint64_t>(st.st_size);
+  }
+
+  // A user namespace maps one uid: a file of another user (an image's _apt,
+  // say) that only its owner may read stays unreadable even to our root.
+  void unreadable(const std::string& path) {
+    if (stats_.unreadable++ == 0) log::warn("save: `/{}` is not readable here (its owner is not mapped); left out", path);
   }
 
   TarStreamWriter& out_;

@@ -12,7 +12,8 @@ namespace hl::import {
 struct TreeStats {
   std::uint64_t files = 0;
   std::uint64_t bytes = 0;
-  std::uint64_t skipped = 0;  // sockets, device nodes
+  std::uint64_t skipped = 0;     // sockets, device nodes
+  std::uint64_t unreadable = 0;  // files and directories of unmapped owners that only they may read
 };
 
 // Writes everything below the directory `root_fd` (never following a

@@ -121,6 +121,8 @@ int ps_command(int argc, char** argv) {
   if (!parse_command_line(app, argc, argv, "hpclaunch ps")) return 0;
   EnvList env = environment_of_this_process();
   PrivateDir runtime = open_runtime_dir(env);
+  // Records of named containers whose job ended (nobody keeps their claim).
+  runtime.sweep_all_stale("n-");
   std::vector<nlohmann::json> rows;
   for (const auto& group : named_groups(runtime, env)) {
     PrivateDir group_dir = runtime.existing_subdir(group);

@@ -207,3 +207,35 @@ TEST(Plan, TextAndJsonShowStepsAndMounts) {
   EXPECT_EQ(j["ntasks"], 4);
   EXPECT_TRUE(j["mounts"].is_array());
 }
+
+TEST(Plan, NamedContainerInAJob) {
+  auto c = context({{"SLURM_JOB_ID", "77"}, {"SLURM_JOB_NUM_NODES", "4"}, {"SLURM_JOB_NODELIST", "node[1-4]"},
+                    {"SLURMD_NODENAME", "vm"}});
+  RunOptions o = options(8);
+  o.name = "dev";
+  o.nodes = 2;
+  LaunchPlan p = make_plan(o, c);
+  EXPECT_EQ(p.spec.join.rendezvous_group, "n-77.dev");
+  EXPECT_EQ(p.app_nodes, (std::vector<std::string>{"node1", "node2"})) << "the first 2 nodes (--relative=0)";
+  EXPECT_FALSE(p.local_holder);
+  auto step = node_step_on(p, {"node2"});
+  auto value_after = [&](const std::string& flag) { return *(std::find(step.begin(), step.end(), flag) + 1); };
+  EXPECT_EQ(value_after("-w"), "node2");
+  EXPECT_EQ(value_after("-N"), "1");
+  EXPECT_EQ(value_after("-n"), "1");
+  EXPECT_FALSE(contains(step, "--relative=0")) << "-w names the node";
+  o.image.clear();
+  EXPECT_NO_THROW(make_plan(o, c)) << "a launch into an existing named container needs no --image";
+  o.name = "../x";
+  EXPECT_EQ(error_of(o, c), "--name `../x`: not a container name");
+}
+
+TEST(Plan, NamedContainerOnOneMachine) {
+  RunOptions o = options(2);
+  o.name = "dev";
+  LaunchPlan p = make_plan(o, context());
+  EXPECT_EQ(p.spec.join.rendezvous_group, "n-local.dev");
+  EXPECT_EQ(p.app_nodes, (std::vector<std::string>{"vm"}));
+  o.hostfile = "hosts";
+  EXPECT_EQ(error_of(o, context()), "--name with --hostfile: named containers live in a Slurm job or on one machine");
+}
