@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <lzma.h>
 
 extern "C" {
 #include <squashfuse/squashfuse.h>
@@ -20,6 +21,23 @@ void destroy(sqfs* fs) {
   sqfs_table_destroy(&fs->xattr_table);  // sqfs_destroy forgets this one (a leak per image opened)
   sqfs_destroy(fs);
   delete fs;
+}
+
+// libsquashfuse decodes xz blocks with no memory limit: an 84-byte block
+// whose header asks for a 4 GiB dictionary made it malloc 4 GiB. mksquashfs
+// keeps the dictionary within the block size (1 MiB at most).
+constexpr std::uint64_t kXzMemoryLimit = 8 << 20;
+
+sqfs_err decompress_xz(void* in, size_t in_size, void* out, size_t* out_size) {
+  std::uint64_t memory_limit = kXzMemoryLimit;
+  size_t in_pos = 0;
+  size_t out_pos = 0;
+  if (lzma_stream_buffer_decode(&memory_limit, 0, nullptr, static_cast<const std::uint8_t*>(in), &in_pos, in_size,
+                                static_cast<std::uint8_t*>(out), &out_pos, *out_size) != LZMA_OK) {
+    return SQFS_ERR;
+  }
+  *out_size = out_pos;
+  return SQFS_OK;
 }
 
 // [start, start + length) inside [low, high), without overflowing.
@@ -66,6 +84,7 @@ void Image::open_library(int fd, const SuperblockBytes& bytes) {
     throw Error(fmt::format("image `{}`: squashfuse cannot open it", path_), corrupt_superblock_hint(path_));
   }
   fs_ = std::unique_ptr<sqfs, void (*)(sqfs*)>(fs.release(), destroy);
+  if (sb_.compression == XZ_COMPRESSION) fs_->decompressor = decompress_xz;
   // sqfs_init read the superblock (and the xattr header) again: the image
   // must not have changed since they were checked. (Little-endian host: the
   // library's swap is a no-op, so its copy is byte for byte the file's.)

@@ -100,7 +100,8 @@ class RawImage {
 
   // The first occurrence of `text` at or after `from`.
   std::size_t find(std::string_view text, std::size_t from = 0) const {
-    auto it = std::search(bytes.begin() + from, bytes.end(), text.begin(), text.end());
+    auto it = std::search(bytes.begin() + from, bytes.end(), text.begin(), text.end(),
+                          [](std::uint8_t byte, char c) { return byte == static_cast<std::uint8_t>(c); });
     if (it == bytes.end()) throw std::runtime_error("not in the image: " + std::string(text));
     return it - bytes.begin();
   }

@@ -43,6 +43,15 @@ void expect_eio(Served& served, int err, const std::string& detail) {
   EXPECT_NE(said.find("; check it with `unsquashfs -l test.sqsh`"), std::string::npos) << said;
 }
 
+std::uint32_t crc32(const std::uint8_t* data, std::size_t size) {
+  std::uint32_t crc = 0xffffffff;
+  for (std::size_t i = 0; i < size; ++i) {
+    crc ^= data[i];
+    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0xedb88320 & (0u - (crc & 1)));
+  }
+  return ~crc;
+}
+
 std::string open_error(const RawImage& image) {
   ImageFile file(image.bytes);
   return hl::testing::error_text([&] { file.reader(); }, true);
@@ -235,6 +244,26 @@ TEST(CorruptSquashfs, XattrIndexOutsideTheTable) {
   std::string names;
   expect_eio(served, served.reader.listxattr(resolve(served.reader, "a.txt"), names),
              "xattr id table entry 99 of 3 does not exist");
+}
+
+TEST(CorruptSquashfs, XzBlockAskingForAHugeDictionary) {
+  // libsquashfuse decodes xz without a memory limit: this header made it
+  // malloc 4 GiB for a 4 KiB block.
+  RawImage image("mini-xz");
+  std::size_t stream = image.find(std::string_view("\xfd" "7zXZ\0", 6), 96);  // the first data block
+  std::size_t header = stream + 12;
+  std::size_t header_size = (image.bytes[header] + 1) * 4;
+  std::size_t filter = image.find(std::string_view("\x21\x01", 2), header);  // LZMA2, 1 byte of properties
+  ASSERT_LT(filter, header + header_size);
+  image.bytes[filter + 2] = 40;  // dictionary of 4 GiB - 1
+  image.set(header + header_size - 4, 4, crc32(&image.bytes[header], header_size - 4));
+  Served served(image);
+  int err = 0;
+  for (const char* path : {"a.txt", "dir/b.bin", "sparse"}) {
+    read_all(served.reader, resolve(served.reader, path), 4096, &err);
+    if (err != 0) break;
+  }
+  expect_eio(served, err, "cannot be read or decompressed");
 }
 
 TEST(CorruptSquashfs, RootThatIsNotADirectoryFailsAtOpen) {
