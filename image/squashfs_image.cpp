@@ -59,8 +59,9 @@ void pread_exactly(int fd, std::array<std::uint8_t, N>& out, std::uint64_t offse
 
 Image::Image(int fd, std::string path) : path_(std::move(path)) {
   SuperblockBytes bytes{};
-  pread_exactly(fd, bytes, 0, path_);
-  sb_ = parse_superblock(bytes, path_);
+  ssize_t n = ::pread(fd, bytes.data(), bytes.size(), 0);
+  if (n < 0) throw_errno("read image", path_);
+  sb_ = parse_superblock(std::span(bytes.data(), static_cast<std::size_t>(n)), path_);
   check_supported_compression(sb_, path_);
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw_errno("stat image", path_);

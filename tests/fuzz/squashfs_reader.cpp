@@ -52,10 +52,11 @@ void read_file(SquashfsReader& reader, Node node, std::uint64_t size, std::uint3
   for (std::uint64_t offset = 0; offset < std::min(size, kMaxReadPerFile); offset += buffer.size()) {
     if (reader.read(node, offset, buffer, got) != 0 || got == 0) break;
   }
-  // Edges: around each of the first block boundaries, the last byte, past the end.
-  for (std::uint64_t edge :
-       {std::uint64_t{block_size} - 1, std::uint64_t{block_size} * 3 - 7, size - 1, size, size + 9}) {
-    reader.read(node, edge, std::span(buffer).first(16), got);
+  // Edges: around the first block boundaries, the middle (past the block
+  // list checkpoints of large files), the last bytes, past the end.
+  std::uint64_t block = block_size;
+  for (std::uint64_t at : {block - 1, 3 * block - 7, size / 2, size - block - 1, size - 1, size, size + 9}) {
+    reader.read(node, at, std::span(buffer).first(16), got);
   }
 }
 

@@ -250,7 +250,10 @@ TEST(CorruptSquashfs, XzBlockAskingForAHugeDictionary) {
   // libsquashfuse decodes xz without a memory limit: this header made it
   // malloc 4 GiB for a 4 KiB block.
   RawImage image("mini-xz");
-  std::size_t stream = image.find(std::string_view("\xfd" "7zXZ\0", 6), 96);  // the first data block
+  std::size_t stream = image.find(std::string_view("\xfd"
+                                                   "7zXZ\0",
+                                                   6),
+                                  96);  // the first data block
   std::size_t header = stream + 12;
   std::size_t header_size = (image.bytes[header] + 1) * 4;
   std::size_t filter = image.find(std::string_view("\x21\x01", 2), header);  // LZMA2, 1 byte of properties
@@ -283,4 +286,8 @@ TEST(CorruptSquashfs, SuperblockAndSizeFailAtOpen) {
   RawImage cut;
   cut.bytes.resize(cut.bytes.size() - 100);
   EXPECT_NE(open_error(cut).find("image `test.sqsh` is truncated"), std::string::npos);
+  cut.bytes.resize(10);
+  EXPECT_EQ(open_error(cut),
+            "image `test.sqsh` is not a squashfs image: only 10 bytes, a superblock needs 96; build images with "
+            "mksquashfs or `hpclaunch import`");
 }
