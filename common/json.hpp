@@ -30,6 +30,11 @@ T decode_json(std::string_view text, std::string_view what) {
   }
 }
 
+// `j` as one line for another process. Strings from an image (its
+// /etc/environment) need not be UTF-8: invalid bytes become U+FFFD instead
+// of an exception in the middle of a serve loop.
+std::string to_wire(const nlohmann::json& j);
+
 // {"error": message, "hint": hint, "exit_code": code}
 nlohmann::json error_to_json(const Error& e);
 Error error_from_json(const nlohmann::json& j);

@@ -112,7 +112,7 @@ int build_root(const Staging& s, const RootfsSpec& rootfs, const ContainerSpec& 
     UniqueFd mntns(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
     if (!mntns) throw_errno("open", "/proc/self/ns/mnt");
     int fd = mntns.get();
-    send_message(report, nlohmann::json{{"env", env}}.dump(), std::span(&fd, 1));
+    send_message(report, to_wire({{"env", env}}), std::span(&fd, 1));
     return 0;
   } catch (const Error& e) {
     send_message(report, error_to_json(e).dump());

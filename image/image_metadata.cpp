@@ -63,7 +63,9 @@ ImageMetadata read_image_metadata(const std::string& path, UniqueFd* opened) {
   m.size = static_cast<std::uint64_t>(st.st_size);
   m.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   m.superblock = read_superblock(fd.get(), path);
-  check_image_size(parse_superblock(m.superblock, path), m.size, path);
+  Superblock sb = parse_superblock(m.superblock, path);
+  check_supported_compression(sb, path);  // fail at launch, not in every holder
+  check_image_size(sb, m.size, path);
   if (opened != nullptr) *opened = std::move(fd);
   return m;
 }

@@ -1,26 +1,40 @@
 #include "image/squashfuse_ops.hpp"
 
 #include <cerrno>
-#include <cstdlib>
-#include <cstring>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
-extern "C" {
-#include <squashfuse/ll.h>
-}
+#include "common/log.hpp"
+#include "image/squashfs_reader.hpp"
 
 namespace hl::image {
 namespace {
 
 FuseRequestCounts* g_counts = nullptr;  // the server is single-threaded
+bool g_corruption_reported = false;
+
+// The image never changes under a mount: the kernel may cache everything
+// for ever (libsquashfuse's choice too).
+constexpr double kForever = std::numeric_limits<double>::max();
 
 void count(FuseOp op) {
   if (g_counts != nullptr) ++g_counts->by_op[static_cast<std::size_t>(op)];
 }
 
-sqfs_ll* filesystem(fuse_req_t req) { return static_cast<sqfs_ll*>(fuse_req_userdata(req)); }
+SquashfsReader& reader(fuse_req_t req) { return *static_cast<SquashfsReader*>(fuse_req_userdata(req)); }
+
+// The first EIO is also said in the holder's output: what is corrupt, and
+// the unsquashfs command that checks the image.
+void reply_error(fuse_req_t req, int err) {
+  if (err == EIO && !g_corruption_reported) {
+    g_corruption_reported = true;
+    log::warn("{}", reader(req).first_corruption());
+  }
+  fuse_reply_err(req, err);
+}
 
 void no_open(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   count(FuseOp::open);
@@ -32,90 +46,99 @@ void no_opendir(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
   fuse_reply_err(req, ENOSYS);
 }
 
-void read_by_inode(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info*) {
-  count(FuseOp::read);
-  sqfs_inode inode;
-  if (sqfs_ll_inode(filesystem(req), &inode, ino) != SQFS_OK) {
-    fuse_reply_err(req, ENOENT);
-    return;
-  }
-  std::vector<char> buffer(size);
-  sqfs_off_t got = static_cast<sqfs_off_t>(size);
-  if (sqfs_read_range(&filesystem(req)->fs, &inode, offset, &got, buffer.data()) != SQFS_OK) {
-    fuse_reply_err(req, EIO);
-    return;
-  }
-  fuse_reply_buf(req, buffer.data(), static_cast<size_t>(got));
+void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  count(FuseOp::lookup);
+  fuse_entry_param entry{};
+  entry.attr_timeout = entry.entry_timeout = kForever;
+  SquashfsReader::Node child = 0;
+  int err = reader(req).lookup(parent, name, child, entry.attr);
+  // ENOENT as an entry with inode 0: a negative entry the kernel caches.
+  if (err != 0 && err != ENOENT) return reply_error(req, err);
+  entry.ino = err == ENOENT ? 0 : child;
+  fuse_reply_entry(req, &entry);
 }
 
-void readdir_by_inode(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info*) {
+void forget(fuse_req_t req, fuse_ino_t, uint64_t) {
+  count(FuseOp::forget);
+  fuse_reply_none(req);  // inode numbers are table positions: nothing to drop
+}
+
+void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  count(FuseOp::getattr);
+  struct stat st {};
+  if (int err = reader(req).getattr(ino, st); err != 0) return reply_error(req, err);
+  fuse_reply_attr(req, &st, kForever);
+}
+
+void readlink(fuse_req_t req, fuse_ino_t ino) {
+  count(FuseOp::readlink);
+  std::string target;
+  if (int err = reader(req).readlink(ino, target); err != 0) return reply_error(req, err);
+  fuse_reply_readlink(req, target.c_str());
+}
+
+void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info*) {
+  count(FuseOp::read);
+  std::vector<char> buffer(size);
+  std::size_t got = 0;
+  if (offset < 0) return reply_error(req, EINVAL);
+  if (int err = reader(req).read(ino, static_cast<std::uint64_t>(offset), buffer, got); err != 0) {
+    return reply_error(req, err);
+  }
+  fuse_reply_buf(req, buffer.data(), got);
+}
+
+void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info*) {
   count(FuseOp::readdir);
-  sqfs_ll* ll = filesystem(req);
-  sqfs_inode inode;
-  if (sqfs_ll_inode(ll, &inode, ino) != SQFS_OK) {
-    fuse_reply_err(req, ENOENT);
-    return;
-  }
-  if (!S_ISDIR(inode.base.mode)) {
-    fuse_reply_err(req, ENOTDIR);
-    return;
-  }
-  sqfs_dir dir;
-  if (sqfs_dir_open(&ll->fs, &inode, &dir, offset) != SQFS_OK) {
-    fuse_reply_err(req, EINVAL);
-    return;
-  }
   std::vector<char> buffer(size);
   std::size_t used = 0;
-  sqfs_name name;
-  sqfs_dir_entry entry;
-  sqfs_dentry_init(&entry, name);
-  sqfs_err err = SQFS_OK;
-  while (sqfs_dir_next(&ll->fs, &dir, &entry, &err)) {
-    struct stat st {};
-    st.st_ino = ll->ino_fuse_num(ll, &entry);
-    st.st_mode = sqfs_dentry_mode(&entry);
-    std::size_t need = fuse_add_direntry(req, buffer.data() + used, size - used, sqfs_dentry_name(&entry), &st,
-                                         static_cast<off_t>(sqfs_dentry_next_offset(&entry)));
-    if (need > size - used) break;
-    used += need;
-  }
-  if (err != SQFS_OK) {
-    fuse_reply_err(req, EIO);
-    return;
-  }
+  if (offset < 0) return reply_error(req, EINVAL);
+  int err = reader(req).readdir(ino, static_cast<std::uint64_t>(offset),
+                                [&](std::string_view name, SquashfsReader::Node node, mode_t type, std::uint64_t next) {
+                                  struct stat st {};
+                                  st.st_ino = node;
+                                  st.st_mode = type;
+                                  std::size_t need = fuse_add_direntry(req, buffer.data() + used, size - used,
+                                                                       name.data(), &st, static_cast<off_t>(next));
+                                  if (need > size - used) return false;
+                                  used += need;
+                                  return true;
+                                });
+  if (err != 0) return reply_error(req, err);
   fuse_reply_buf(req, buffer.data(), used);
 }
 
-// Counting wrappers around libsquashfuse's own operations.
-void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  count(FuseOp::lookup);
-  sqfs_ll_op_lookup(req, parent, name);
-}
-void forget(fuse_req_t req, fuse_ino_t ino, uint64_t n) {
-  count(FuseOp::forget);
-  sqfs_ll_op_forget(req, ino, n);
-}
-void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  count(FuseOp::getattr);
-  sqfs_ll_op_getattr(req, ino, fi);
-}
-void readlink(fuse_req_t req, fuse_ino_t ino) {
-  count(FuseOp::readlink);
-  sqfs_ll_op_readlink(req, ino);
-}
-void statfs(fuse_req_t req, fuse_ino_t ino) {
+void statfs(fuse_req_t req, fuse_ino_t) {
   count(FuseOp::statfs);
-  stfs_ll_op_statfs(req, ino);
+  struct statvfs st = reader(req).statfs();
+  fuse_reply_statfs(req, &st);
 }
+
+// Both xattr calls: size 0 asks for the size, a smaller buffer is ERANGE.
+void reply_xattr_data(fuse_req_t req, const std::string& data, size_t size) {
+  if (size == 0) {
+    fuse_reply_xattr(req, data.size());
+  } else if (data.size() > size) {
+    fuse_reply_err(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, data.data(), data.size());
+  }
+}
+
 void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   count(FuseOp::xattr);
-  sqfs_ll_op_listxattr(req, ino, size);
+  std::string names;
+  if (int err = reader(req).listxattr(ino, names); err != 0) return reply_error(req, err);
+  reply_xattr_data(req, names, size);
 }
+
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   count(FuseOp::xattr);
-  sqfs_ll_op_getxattr(req, ino, name, size);
+  std::string value;
+  if (int err = reader(req).getxattr(ino, name, value); err != 0) return reply_error(req, err);
+  reply_xattr_data(req, value, size);
 }
+
 // An image without an xattr table has none to give: ENOSYS makes the kernel
 // stop asking (overlayfs asks about every lower file it looks up).
 void no_xattr(fuse_req_t req, fuse_ino_t, const char*, size_t) {
@@ -126,9 +149,10 @@ void no_listxattr(fuse_req_t req, fuse_ino_t, size_t) {
   count(FuseOp::xattr);
   fuse_reply_err(req, ENOSYS);
 }
-void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
+
+void create(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) {
   count(FuseOp::other);
-  sqfs_ll_op_create(req, parent, name, mode, fi);
+  fuse_reply_err(req, EROFS);
 }
 
 }  // namespace
@@ -151,9 +175,9 @@ fuse_lowlevel_ops squashfs_operations(FuseRequestCounts& counts, bool image_has_
   ops.getattr = getattr;
   ops.readlink = readlink;
   ops.open = no_open;
-  ops.read = read_by_inode;
+  ops.read = read;
   ops.opendir = no_opendir;
-  ops.readdir = readdir_by_inode;
+  ops.readdir = readdir;
   ops.statfs = statfs;
   ops.listxattr = image_has_xattrs ? listxattr : no_listxattr;
   ops.getxattr = image_has_xattrs ? getxattr : no_xattr;

@@ -15,10 +15,6 @@
 #include "common/error.hpp"
 #include "image/squashfuse_ops.hpp"
 
-extern "C" {
-#include <squashfuse/ll.h>
-}
-
 namespace hl::image {
 
 UniqueFd open_fuse_device() {
@@ -29,37 +25,22 @@ UniqueFd open_fuse_device() {
 
 SquashfsServer::SquashfsServer(UniqueFd image_fd, UniqueFd fuse_dev, const std::string& mountpoint,
                                const std::string& image_path)
-    : image_fd_(std::move(image_fd)) {
-  ll_ = static_cast<sqfs_ll*>(std::calloc(1, sizeof(sqfs_ll)));
-  if (ll_ == nullptr) throw Error("out of memory");
-  if (sqfs_init(&ll_->fs, image_fd_.get(), 0) != SQFS_OK || sqfs_ll_init(ll_) != SQFS_OK) {
-    std::free(ll_);
-    ll_ = nullptr;
-    throw Error(fmt::format("image `{}`: squashfuse cannot read it (unsupported compression or corrupt)", image_path),
-                "rebuild the image with mksquashfs -comp zstd or gzip");
-  }
+    : image_fd_(std::move(image_fd)), reader_(std::make_unique<SquashfsReader>(image_fd_.get(), image_path)) {
   auto options = fmt::format("fd={},rootmode=40000,user_id={},group_id={}", fuse_dev.get(), ::getuid(), ::getgid());
   if (::mount("squashfuse", mountpoint.c_str(), "fuse.squashfuse", MS_NOSUID | MS_NODEV | MS_RDONLY, options.c_str()) !=
       0) {
-    int err = errno;
-    sqfs_ll_destroy(ll_);
-    std::free(ll_);
-    ll_ = nullptr;
-    throw system_error(err, "mount squashfuse at", mountpoint);
+    throw_errno("mount squashfuse at", mountpoint);
   }
   char arg0[] = "hpclaunch";
   char* argv[] = {arg0, nullptr};
   fuse_args args = FUSE_ARGS_INIT(1, argv);
-  auto ops = squashfs_operations(counts_, ll_->fs.sb.xattr_id_table_start != SQUASHFS_INVALID_BLK);
-  session_ = fuse_session_new(&args, &ops, sizeof ops, ll_);
+  auto ops = squashfs_operations(counts_, reader_->has_xattrs());
+  session_ = fuse_session_new(&args, &ops, sizeof ops, reader_.get());
   // "/dev/fd/N" tells libfuse the file system is already mounted on fd N.
   auto fd_path = fmt::format("/dev/fd/{}", fuse_dev.get());
   if (session_ == nullptr || fuse_session_mount(session_, fd_path.c_str()) != 0) {
     if (session_ != nullptr) fuse_session_destroy(session_);
     session_ = nullptr;
-    sqfs_ll_destroy(ll_);
-    std::free(ll_);
-    ll_ = nullptr;
     throw Error("libfuse: cannot start a session on /dev/fuse");
   }
   fuse_dev.release();  // the session owns it now and closes it on destroy
@@ -68,10 +49,6 @@ SquashfsServer::SquashfsServer(UniqueFd image_fd, UniqueFd fuse_dev, const std::
 SquashfsServer::~SquashfsServer() {
   std::free(buffer_);
   if (session_ != nullptr) fuse_session_destroy(session_);
-  if (ll_ != nullptr) {
-    sqfs_ll_destroy(ll_);
-    std::free(ll_);
-  }
 }
 
 int SquashfsServer::fd() const { return fuse_session_fd(session_); }

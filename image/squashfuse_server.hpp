@@ -1,14 +1,16 @@
 #pragma once
-// The image served by libsquashfuse_ll inside the holder process. The library
-// is not thread-safe, so requests are processed one at a time from the
-// holder's own poll loop (fd() is pollable) — no FUSE threads.
+// The image served over FUSE inside the holder process, read by a
+// SquashfsReader (libsquashfuse with bounded inputs). The library is not
+// thread-safe, so requests are processed one at a time from the holder's own
+// poll loop (fd() is pollable) — no FUSE threads.
+#include <memory>
 #include <string>
 
 #include "common/unique_fd.hpp"
+#include "image/squashfs_reader.hpp"
 #include "image/squashfuse_ops.hpp"
 
 struct fuse_session;
-struct sqfs_ll;
 
 namespace hl::image {
 
@@ -16,7 +18,8 @@ class SquashfsServer {
  public:
   // Takes the image fd (already checked against rank 0's metadata) and the
   // opened /dev/fuse; mounts at `mountpoint` read-only with our own mount(2)
-  // so no setuid fusermount is involved.
+  // so no setuid fusermount is involved. A corrupt image throws hl::Error
+  // (naming the unsquashfs command that checks it) before anything is mounted.
   SquashfsServer(UniqueFd image_fd, UniqueFd fuse_dev, const std::string& mountpoint, const std::string& image_path);
   ~SquashfsServer();
   SquashfsServer(const SquashfsServer&) = delete;
@@ -29,7 +32,7 @@ class SquashfsServer {
 
  private:
   UniqueFd image_fd_;
-  sqfs_ll* ll_ = nullptr;
+  std::unique_ptr<SquashfsReader> reader_;
   fuse_session* session_ = nullptr;
   void* buffer_ = nullptr;
   FuseRequestCounts counts_;

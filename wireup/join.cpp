@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/json.hpp"
 #include "common/log.hpp"
 #include "common/message_socket.hpp"
 #include "common/strings.hpp"
@@ -80,7 +81,7 @@ void enter(const Joined& joined) {
 // given); affinity and memory policy survive exec. Returns the device env.
 EnvList apply_planned_binding(const JoinSpec& options, const JoinRequest& request, const JoinReply& reply) {
   if (reply.binding.empty()) return {};
-  auto planned = devices::rank_binding_from_json(nlohmann::json::parse(reply.binding));
+  auto planned = devices::rank_binding_from_json(decode_json<nlohmann::json>(reply.binding, "rank binding"));
   auto applied = devices::apply_binding(planned);
   for (const auto& w : applied.warnings) log::warn("{}", w);
   if (options.report_bindings) {

@@ -53,8 +53,8 @@ int slurm_local_size(const EnvList& env) {
 
 }  // namespace
 
-std::string encode(const JoinRequest& r) { return nlohmann::json(r).dump(); }
-std::string encode(const JoinReply& r) { return nlohmann::json(r).dump(); }
+std::string encode(const JoinRequest& r) { return to_wire(r); }
+std::string encode(const JoinReply& r) { return to_wire(r); }
 
 JoinRequest decode_request(std::string_view text) {
   return decode_json<JoinRequest>(text, "join request on the rendezvous socket");

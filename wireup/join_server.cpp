@@ -65,9 +65,11 @@ void JoinServer::handle(int fd) {
   if (it == pending_.end()) return;
   UniqueFd conn = std::move(it->second);
   pending_.erase(it);
+  // One bad request (a peer that is not hpclaunch, a string of the image
+  // nlohmann cannot encode) costs that connection, never the holder.
   try {
     answer(conn.get());
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     log::warn("join: {}", e.what());
   }
 }

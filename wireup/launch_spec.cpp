@@ -20,8 +20,8 @@ std::string internal_variable(const char* name, std::string_view program) {
 
 }  // namespace
 
-std::string encode(const LaunchSpec& spec) { return nlohmann::json(spec).dump(); }
-std::string encode(const JoinSpec& spec) { return nlohmann::json(spec).dump(); }
+std::string encode(const LaunchSpec& spec) { return to_wire(spec); }
+std::string encode(const JoinSpec& spec) { return to_wire(spec); }
 
 LaunchSpec decode_launch_spec(std::string_view text) { return decode_json<LaunchSpec>(text, "launch spec"); }
 JoinSpec decode_join_spec(std::string_view text) { return decode_json<JoinSpec>(text, "join spec"); }

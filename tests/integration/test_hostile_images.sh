@@ -56,6 +56,19 @@ for f in /tmp/hosts /tmp/resolv.conf /tmp/passwd /tmp/group; do
 done
 expect_no_leftovers "$baseline"
 
+echo "(environment) a byte that is not UTF-8 in the image's /etc/environment"
+rm -f "$base/tmp" "$base/var/tmp"
+mkdir -p "$base/tmp" "$base/var/tmp"
+cp -a "$base/etc/environment" "$WORK/environment.saved"
+printf 'GREETING=caf\xe9\n' >>"$base/etc/environment"
+variant latin1-env
+cp -a "$WORK/environment.saved" "$base/etc/environment"
+launch -n 2 --image "$WORK/latin1-env.sqsh" sh -c 'echo "got ${#GREETING}"'
+echo "$out"
+expect_eq 0 "$code" "launch of an image whose environment is not UTF-8"
+expect_eq 2 "$(grep -c '^got ' <<<"$out")" "ranks that got the image environment"
+expect_no_leftovers "$baseline"
+
 echo "(TMPDIR) behind a symlink"
 mkdir -p "$WORK/realtmp"
 chmod 1777 "$WORK/realtmp"
