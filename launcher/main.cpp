@@ -31,6 +31,7 @@ constexpr Command kCommands[] = {
     {"exec", launcher::exec_command, "companion mode: run as each task of srun or mpirun"},
     {"import", launcher::import_command, "import a docker:// image into a squashfs file"},
     {"topology", launcher::topology_command, "this node's topology and the binding plan for its ranks"},
+    {"doctor", launcher::doctor_command, "check that this node can run hpclaunch, and how to fix what is missing"},
     {"version", launcher::version_command, "print the version"},
     {"help", help_command, "list the commands; `hpclaunch help COMMAND` shows a command's options"},
     {"--version", launcher::version_command, ""},
