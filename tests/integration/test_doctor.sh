@@ -100,6 +100,11 @@ expect_eq 1 "$code" "doctor's exit status with a squatted runtime dir"
 expect_row "$out" "runtime dir" req FAIL \
   "private directory \`$squat_tmp/hpclaunch-$(id -u "$TEST_USER")\` belongs to uid $(id -u "$OTHER_USER") \($OTHER_USER\), not to you"
 grep -Eq "^ +fix: another user created it first: .*HPCLAUNCH_RUNTIME_DIR" <<<"$out" || fail "no fix for the runtime dir: $out"
+# A launch in the same place says which check explains it.
+set +e
+err=$(as_user env TMPDIR="$squat_tmp" "$HPCLAUNCH" -n 1 --image "$IMAGE" true 2>&1)
+set -e
+grep -q "belongs to uid .*; run \`hpclaunch doctor\`$" <<<"$err" || fail "launch error without the doctor hint: $err"
 
 if [ "$(id -u)" = 0 ]; then
   # /dev/fuse unusable only in a private mount namespace (a root-only file
