@@ -154,6 +154,9 @@ std::string userns_fix(const HostFacts& f, const Outcome& o) {
     return "you reached the limit of user namespaces: raise user.max_user_namespaces, or end other containers";
   }
   if (f.selinux_enforcing && *f.selinux_enforcing) return "the SELinux policy may deny it: ausearch -m avc -ts recent";
+  if (f.chrooted.value_or(false) && says_errno(o.detail, EPERM)) {
+    return "this is a chroot, and the kernel creates no user namespace for a chrooted process: run outside it";
+  }
   if (says_errno(o.detail, EPERM)) {
     return "user namespaces are refused here: inside a container (docker, a CI sandbox) a seccomp filter blocks "
            "unshare; run on the host, or ask the admin to allow unprivileged user namespaces";

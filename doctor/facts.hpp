@@ -77,6 +77,7 @@ struct HostFacts {
   std::optional<long> unprivileged_userns_clone;  // kernel.unprivileged_userns_clone (Debian, Ubuntu)
   std::optional<long> apparmor_restrict_userns;   // kernel.apparmor_restrict_unprivileged_userns (Ubuntu)
   std::optional<bool> selinux_enforcing;          // nullopt: no SELinux
+  std::optional<bool> chrooted;                   // "/" is not init's root; nullopt: cannot tell
   Outcome runtime_dir;                            // detail: its path
   DirFacts tmp_dir;                               // ${TMPDIR:-/tmp}
   std::vector<BinaryFacts> binaries;              // hpclaunch-node, hpclaunch-join, hpclaunch-import

@@ -40,6 +40,27 @@ std::optional<long> read_sysctl(const std::string& path) {
   }
 }
 
+// The kernel refuses a user namespace to a chrooted process (EPERM): worth
+// telling apart from a seccomp filter. Init's root is the answer where we may
+// look at it; otherwise a root that is no mount point (no "/" in our
+// mountinfo, whose paths are relative to our root) is a chroot's.
+std::optional<bool> chrooted() {
+  struct stat ours {
+  }, init{};
+  if (::stat("/", &ours) == 0 && ::stat("/proc/1/root/", &init) == 0) {
+    return ours.st_dev != init.st_dev || ours.st_ino != init.st_ino;
+  }
+  try {
+    for (const auto& line : split(read_file("/proc/self/mountinfo"), '\n')) {
+      auto fields = split(line, ' ');
+      if (fields.size() > 4 && fields[4] == "/") return false;
+    }
+    return true;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 std::string kernel_release() {
   utsname u{};
   return ::uname(&u) == 0 ? u.release : "";
@@ -225,6 +246,7 @@ HostFacts probe_host(const HostProbeRequest& request) {
   f.unprivileged_userns_clone = read_sysctl("/proc/sys/kernel/unprivileged_userns_clone");
   f.apparmor_restrict_userns = read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
   if (auto enforce = read_sysctl("/sys/fs/selinux/enforce")) f.selinux_enforcing = *enforce != 0;
+  f.chrooted = chrooted();
   f.runtime_dir = probe_runtime_dir(env);
   f.tmp_dir = probe_tmp_dir(env);
   for (const char* name : {"hpclaunch-node", "hpclaunch-join", "hpclaunch-import"}) {

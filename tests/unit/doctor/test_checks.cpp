@@ -164,6 +164,9 @@ TEST(DoctorChecks, UserNamespacesRefusedInsideAContainer) {
   HostFacts f = healthy();
   f.node->user_namespace = broken(EPERM, "unshare(user, mount namespace)");
   EXPECT_NE(find(evaluate(f), "userns").fix.find("seccomp filter"), std::string::npos);
+  f.chrooted = true;
+  EXPECT_EQ(find(evaluate(f), "userns").fix,
+            "this is a chroot, and the kernel creates no user namespace for a chrooted process: run outside it");
   f.selinux_enforcing = true;
   auto checks = evaluate(f);
   EXPECT_NE(find(checks, "userns").fix.find("ausearch"), std::string::npos);
