@@ -64,7 +64,7 @@ int help_command(int argc, char** argv) {
     if (!command.summary.empty()) fmt::print("  {:<10} {}\n", command.name, command.summary);
   }
   fmt::print(
-      "\nWithout a command, hpclaunch runs `run`: hpclaunch -n 4 --image app.sqsh ./solver\n"
+      "\nWithout a command, hpclaunch runs `run`: hpclaunch -n 4 --image app.sqsh ./solver\n\n"
       "`hpclaunch COMMAND --help` shows a command's options.\n");
   return 0;
 }
