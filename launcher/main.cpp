@@ -48,7 +48,8 @@ const Command* find_command(std::string_view name) {
 // "Commands:", a format packaging/ parses); `hpclaunch help COMMAND`: that
 // command's --help.
 int help_command(int argc, char** argv) {
-  if (argc > 1) {
+  std::string_view asked = argc > 1 ? argv[1] : "";
+  if (!asked.empty() && asked != "--help" && asked != "-h") {
     const Command* command = find_command(argv[1]);
     if (command == nullptr || command->summary.empty()) {
       throw Error(fmt::format("no command `{}`", argv[1]), "see hpclaunch help");
