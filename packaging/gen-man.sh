@@ -2,7 +2,7 @@
 # gen-man.sh HPCLAUNCH OUT.1 [HELP2MAN]: hpclaunch(1) from the binaries' own
 # help, so the page says what --help says: help2man over `hpclaunch help`
 # (the command table), then a section per command in that table with its
-# `hpclaunch COMMAND --help`, verbatim. Writes OUT.1 and OUT.1.gz.
+# `hpclaunch COMMAND --help`, verbatim (those that have options). Writes OUT.1 and OUT.1.gz.
 set -euo pipefail
 hpclaunch=$1 out=$2 help2man=${3:-help2man}
 include=$(mktemp)
@@ -19,10 +19,14 @@ commands=$("$hpclaunch" help | sed -n '/^Commands:$/,/^$/s/^  \([a-z][a-z0-9-]*\
 {
   echo "[COMMANDS]"
   for c in $commands; do
+    # help2man's own text is `hpclaunch help`; a command without options
+    # (`version`) answers --help with no usage.
     [ "$c" = help ] && continue
+    text=$("$hpclaunch" "$c" --help)
+    grep -q "^Usage:" <<<"$text" || continue
     echo ".SS \"hpclaunch $c\""
     echo ".nf"
-    "$hpclaunch" "$c" --help | roff_verbatim
+    roff_verbatim <<<"$text"
     echo ".fi"
   done
   echo "[EXIT STATUS]"

@@ -46,12 +46,13 @@ expect_eq unloaded "$(sed -n 6p <<<"$out")" "hpclaunch after module unload"
 lmod_shell 'hpclaunch doctor' | grep -Eq "^hpclaunch-node +req +ok +\`$PREFIX/bin/hpclaunch-node\`" ||
   fail "doctor did not use the installed hpclaunch-node"
 
-# The man page shows every command of the table and every option of each.
+# The man page shows every command of the table with options, and every option of each.
 page=$(lmod_shell 'MANWIDTH=200 man -P cat hpclaunch 2>/dev/null | col -b')
 commands=$("$BUILD/hpclaunch" help | sed -n '/^Commands:$/,/^$/s/^  \([a-z][a-z0-9-]*\) .*/\1/p')
 [ -n "$commands" ] || fail "hpclaunch help lists no commands"
 for c in $commands; do
-  [ "$c" = help ] && continue
+  [ "$c" = help ] && continue                                      # the page's own text
+  "$BUILD/hpclaunch" "$c" --help | grep -q "^Usage:" || continue  # version: no options
   grep -q "^   hpclaunch $c$" <<<"$page" || fail "man page has no section for hpclaunch $c"
   for o in $("$BUILD/hpclaunch" "$c" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
     grep -q -- "$o" <<<"$page" || fail "man page lacks $o of hpclaunch $c"
