@@ -11,14 +11,14 @@ namespace {
 // The fixes we know for kernel refusals users actually hit on clusters.
 std::string hint_for(int err, std::string_view op, std::string_view path) {
   if (path == "/dev/fuse" && (err == EACCES || err == EPERM)) {
-    return "make /dev/fuse usable by users: chmod 666 /dev/fuse (scripts/setup does it)";
+    return "make /dev/fuse usable by users: chmod 666 /dev/fuse (scripts/setup does it); run `hpclaunch doctor`";
   }
   if (path == "/dev/fuse" && err == ENOENT) {
-    return "load the fuse kernel module: modprobe fuse";
+    return "load the fuse kernel module: modprobe fuse; run `hpclaunch doctor`";
   }
   if (op.starts_with("unshare") && (err == EPERM || err == ENOSPC || err == EINVAL)) {
     return "unprivileged user namespaces must be enabled "
-           "(sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1)";
+           "(sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1); run `hpclaunch doctor`";
   }
   if (op.starts_with("mount") && err == ENOSPC) {
     return "too many mounts: raise fs.mount-max";

@@ -38,7 +38,8 @@ UniqueFd create_or_verify(int parent_fd, const std::string& name, const std::str
     if (!create && err == ENOENT) return {};
     if (err == ELOOP || err == ENOTDIR) {
       throw Error(fmt::format("private directory `{}` is a symlink or not a directory", path),
-                  "someone else may have created it: remove it, or set HPCLAUNCH_RUNTIME_DIR to a private directory");
+                  "someone else may have created it: remove it, or set HPCLAUNCH_RUNTIME_DIR to a private "
+                  "directory; run `hpclaunch doctor`");
     }
     throw system_error(err, "open private directory", path);
   }
@@ -48,7 +49,7 @@ UniqueFd create_or_verify(int parent_fd, const std::string& name, const std::str
     throw Error(fmt::format("private directory `{}` belongs to {}, not to you ({})", path, user_name(st.st_uid),
                             user_name(::getuid())),
                 "another user created it first: ask them or an admin to remove it, or set HPCLAUNCH_RUNTIME_DIR to a "
-                "directory only you can write");
+                "directory only you can write; run `hpclaunch doctor`");
   }
   if ((st.st_mode & 077) != 0 && ::fchmod(fd.get(), 0700) != 0) throw_errno("chmod 0700", path);
   return fd;

@@ -191,7 +191,9 @@ void mount_overlay(const std::string& lower, const std::string& upper, const std
                    const std::string& target) {
   auto options = fmt::format("lowerdir={},upperdir={},workdir={},userxattr", lower, upper, work);
   if (::mount("overlay", target.c_str(), "overlay", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
-    throw_errno("mount overlayfs at", target);
+    int err = errno;
+    throw Error(system_error(err, "mount overlayfs at", target).what(),
+                "unprivileged overlayfs with userxattr needs Linux 5.11 or later; run `hpclaunch doctor`");
   }
 }
 

@@ -9,12 +9,8 @@ namespace hl::launcher {
 namespace {
 
 constexpr const char* kRunFooter = R"(
-Commands:
-  hpclaunch [run] [OPTIONS] PROGRAM [ARGS...]   launch PROGRAM as N ranks in the image
-  srun -n N hpclaunch exec [OPTIONS] PROGRAM    companion mode: hpclaunch as each task
-  hpclaunch topology [--ranks N] [-c C] [--bind P] [--json]   this node and the plan for N ranks
-  hpclaunch import docker://IMAGE[:TAG] [-o F]  import a registry image into a .sqsh
-  hpclaunch version                             print the version
+Other commands (exec, import, topology, ps, stop, save, doctor, version):
+  hpclaunch help                                one line each; `hpclaunch help COMMAND` for its options
 
 Examples:
   hpclaunch -n 4 --image build/examples/solver.sqsh solver --steps 200

@@ -9,6 +9,7 @@
 #include "common/log.hpp"
 #include "common/main_guard.hpp"
 #include "devices/topology_command.hpp"
+#include "doctor/node_probes.hpp"
 #include "wireup/holder.hpp"
 #include "wireup/holder_protocol.hpp"
 #include "wireup/launch_spec.hpp"
@@ -30,6 +31,7 @@ int dispatch(int argc, char** argv) {
     argv[1] = const_cast<char*>("hpclaunch topology");
     return devices::run_topology_command(argc - 1, argv + 1);
   }
+  if (command == "doctor-probe") return doctor::run_node_probes(argc - 1, argv + 1);  // hpclaunch doctor
   log::error("hpclaunch-node is internal: started by `hpclaunch run`, `hpclaunch exec` and `hpclaunch topology`");
   return 2;
 }

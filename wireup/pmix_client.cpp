@@ -35,7 +35,8 @@ PmixClient PmixClient::init() {
   if (rc != PMIX_SUCCESS) {
     client.proc_.reset();
     throw Error(fmt::format("PMIx_Init failed: {}", PMIx_Error_string(rc)),
-                "the node step needs a PMIx server: srun --mpi=pmix (Slurm's PMIx plugin) or Open MPI's mpirun");
+                "the node step needs a PMIx server: srun --mpi=pmix (Slurm's PMIx plugin) or Open MPI's mpirun; run "
+                "`hpclaunch doctor`");
   }
   client.rank_ = static_cast<int>(client.proc_->self.rank);
   client.namespace_ = client.proc_->self.nspace;
