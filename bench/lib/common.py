@@ -7,11 +7,13 @@ import time
 LIB = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(LIB))
 TC_DIR = os.environ.get("HPCL_TESTCLUSTER_DIR", "/var/lib/hpclaunch-testcluster")
-MODES = ["bare", "hpclaunch", "exec", "chrun", "join"]
-MODE_COLOR = {"bare": "#000000", "hpclaunch": "#0072B2", "exec": "#56B4E9", "chrun": "#E69F00", "join": "#D55E00"}
+MODES = ["bare", "hpclaunch", "named", "exec", "chrun", "join"]
+MODE_COLOR = {"bare": "#000000", "hpclaunch": "#0072B2", "named": "#009E73", "exec": "#56B4E9", "chrun": "#E69F00",
+              "join": "#D55E00"}
 MODE_TITLE = {
     "bare": "bare srun",
     "hpclaunch": "hpclaunch",
+    "named": "hpclaunch --name (existing)",
     "exec": "hpclaunch exec (companion)",
     "chrun": "srun ch-run (per rank)",
     "join": "srun ch-run --join",

@@ -15,7 +15,8 @@ Used two ways:
 A trial fails when it exits non-zero, runs past its timeout (status timeout:
 the command's process group gets SIGTERM, then SIGKILL 10 s later) or, when
 the case says so, prints a different number of lines matching `expect_regex`
-than `expect_count`.
+than `expect_count`. A case may have `setup` and `teardown` commands, run once
+before and after its trials and not timed (a named container to launch into).
 """
 import json
 import os
@@ -115,6 +116,9 @@ def run_plan(plan):
             continue
         times = {m: [] for m, _ in modes}
         runs_done = 0
+        for step in ("setup",):
+            if case.get(step):
+                run_trial(case[step], timeout, os.path.join(logdir, f"{prog}.N{nodes}.n{tasks}.{step}.log"))
         for run in range(1, plan["runs"] + 1):
             # Past the deadline, stop even below min_runs: the budget wins.
             if run > 1 and round_estimate() > deadline - time.time():
@@ -137,6 +141,8 @@ def run_plan(plan):
                     times[mode].append(seconds)
                 out.write(f"{prog},{nodes},{tasks},{mode},{run},{seconds:.4f},{status},{rc},{note}\n")
             runs_done = run
+        if case.get("teardown"):
+            run_trial(case["teardown"], timeout, os.path.join(logdir, f"{prog}.N{nodes}.n{tasks}.teardown.log"))
         for mode, _ in modes:
             if times[mode]:
                 est.learn(prog, mode, tasks, statistics.median(times[mode]))
