@@ -75,24 +75,37 @@ bool remove_entry(int dir_fd, const char* name, dev_t device, int depth) {
 }
 
 bool remove_entries(int dir_fd, dev_t device, int depth) {
-  int copy = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) return false;
-  UniqueDir dir(::fdopendir(copy));
-  if (!dir) {
-    ::close(copy);
+  std::vector<DirectoryEntry> entries;
+  try {
+    entries = read_directory(dir_fd, "a directory being removed");
+  } catch (const Error&) {
     return false;
   }
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(dir.get())) {
-    std::string_view name = e->d_name;
-    if (name != "." && name != "..") names.emplace_back(name);
-  }
   bool all = true;
-  for (const auto& name : names) all = remove_entry(dir_fd, name.c_str(), device, depth) && all;
+  for (const auto& e : entries) all = remove_entry(dir_fd, e.name.c_str(), device, depth) && all;
   return all;
 }
 
 }  // namespace
+
+std::vector<DirectoryEntry> read_directory(int dir_fd, const std::string& what) {
+  int copy = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) throw_errno("dup", what);
+  UniqueDir dir(::fdopendir(copy));
+  if (!dir) {
+    int err = errno;
+    ::close(copy);
+    throw system_error(err, "read directory", what);
+  }
+  std::vector<DirectoryEntry> out;
+  errno = 0;
+  while (dirent* e = ::readdir(dir.get())) {
+    std::string_view name = e->d_name;
+    if (name != "." && name != "..") out.push_back({std::string(name), e->d_type == DT_DIR});
+  }
+  if (errno != 0) throw_errno("read directory", what);
+  return out;
+}
 
 std::string read_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hl {
 
@@ -39,6 +40,14 @@ class PendingFile {
 
 // A PendingFile with `content`: readers see the old content or the new, never a part.
 void write_file_atomic(const std::string& path, std::string_view content, unsigned mode = 0644);
+
+struct DirectoryEntry {
+  std::string name;
+  bool is_directory = false;  // a real one (d_type; a symlink to one is not)
+};
+// The entries of the directory `dir_fd` (not "." and ".."), in no order;
+// throws Error naming `what` when it cannot be read.
+std::vector<DirectoryEntry> read_directory(int dir_fd, const std::string& what);
 
 // Removes `name` (a file, symlink or directory tree) below the directory
 // `parent_fd`. Each level is opened relative to its parent's fd with

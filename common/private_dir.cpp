@@ -15,7 +15,6 @@
 #include "common/error.hpp"
 #include "common/files.hpp"
 #include "common/strings.hpp"
-#include "common/unique_handle.hpp"
 
 namespace hl {
 namespace {
@@ -62,39 +61,14 @@ bool is_private_dir_of_ours(const std::string& path) {
 
 constexpr const char* kOwnerLock = "owner.lock";
 
-void close_dir(DIR* d) { ::closedir(d); }
-using UniqueDir = UniqueHandle<DIR*, close_dir>;
-
-// Subdirectory names of `dir_fd` (not following symlinks).
+// Subdirectory names of `dir_fd` (not following symlinks); none if unreadable.
 std::vector<std::string> subdirectories(int dir_fd) {
   std::vector<std::string> names;
-  int copy = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) return names;
-  UniqueDir dir(::fdopendir(copy));
-  if (!dir) {
-    ::close(copy);
-    return names;
-  }
-  while (dirent* e = ::readdir(dir.get())) {
-    std::string name = e->d_name;
-    if (name != "." && name != ".." && e->d_type == DT_DIR) names.push_back(name);
-  }
-  return names;
-}
-
-// Every entry name of `dir_fd` (files too).
-std::vector<std::string> entries(int dir_fd) {
-  std::vector<std::string> names;
-  int copy = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) return names;
-  UniqueDir dir(::fdopendir(copy));
-  if (!dir) {
-    ::close(copy);
-    return names;
-  }
-  while (dirent* e = ::readdir(dir.get())) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(name);
+  try {
+    for (auto& e : read_directory(dir_fd, "runtime dir")) {
+      if (e.is_directory) names.push_back(std::move(e.name));
+    }
+  } catch (const Error&) {
   }
   return names;
 }
@@ -208,8 +182,11 @@ void OwnedDir::remove() {
   if (!dir_.valid()) return;
   // owner.lock goes last: killed half-way, we leave a directory whose free
   // lock lets the next sweep finish the job.
-  for (const auto& entry : entries(dir_.fd())) {
-    if (entry != kOwnerLock) dir_.remove(entry);
+  try {
+    for (const auto& entry : read_directory(dir_.fd(), dir_.path())) {
+      if (entry.name != kOwnerLock) dir_.remove(entry.name);
+    }
+  } catch (const Error&) {
   }
   dir_ = PrivateDir();
   group_.remove(name_);

@@ -6,6 +6,7 @@
 #include "common/self_path.hpp"
 #include "common/strings.hpp"
 #include "launcher/run_options.hpp"
+#include "wireup/slurm_conf.hpp"
 
 namespace hl::launcher {
 namespace {
@@ -20,9 +21,8 @@ bool slurm_binds_tasks(const EnvList& env) {
   if (env_value(env, "SLURM_JOB_ID").empty()) return true;
   std::string conf = env_value(env, "SLURM_CONF");
   try {
-    for (const auto& line : split(read_file(conf.empty() ? "/etc/slurm/slurm.conf" : conf), '\n')) {
-      if (line.starts_with("TaskPlugin=")) return line.find("task/none") == std::string::npos;
-    }
+    auto plugin = wireup::slurm_conf_value(read_file(conf.empty() ? "/etc/slurm/slurm.conf" : conf), "TaskPlugin");
+    if (plugin) return plugin->find("task/none") == std::string::npos;
   } catch (const Error&) {
     // Unreadable (configless clusters): assume it binds and pass --cpu-bind=none.
   }

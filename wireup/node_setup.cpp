@@ -13,6 +13,7 @@
 #include "common/strings.hpp"
 #include "devices/device_nodes.hpp"
 #include "devices/gpu_devices.hpp"
+#include "wireup/slurm_conf.hpp"
 
 namespace hl::wireup {
 namespace {
@@ -105,19 +106,8 @@ std::vector<std::string> node_session_dirs(const EnvList& env) {
 }
 
 std::string slurmd_spool_dir(std::string_view slurm_conf, std::string_view node, std::string_view host) {
-  std::string dir = "/var/spool/slurmd";
-  for (const auto& raw : split(slurm_conf, '\n')) {
-    std::string_view line = raw;
-    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-    auto eq = line.find('=');
-    if (eq == std::string_view::npos) continue;
-    std::string key(line.substr(0, eq));
-    std::erase_if(key, [](char c) { return c == ' ' || c == '\t'; });
-    if (lowercase(key) != "slurmdspooldir") continue;
-    std::string value(line.substr(eq + 1));
-    std::erase_if(value, [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
-    if (!value.empty() && value.front() == '/') dir = value;
-  }
+  auto configured = slurm_conf_value(slurm_conf, "SlurmdSpoolDir");
+  std::string dir = configured && configured->starts_with('/') ? *configured : "/var/spool/slurmd";
   std::string out;
   for (std::size_t i = 0; i < dir.size(); ++i) {
     if (dir[i] == '%' && i + 1 < dir.size() && (dir[i + 1] == 'n' || dir[i + 1] == 'h')) {
@@ -130,19 +120,8 @@ std::string slurmd_spool_dir(std::string_view slurm_conf, std::string_view node,
 }
 
 std::string pmix_client_dir_base(std::string_view mpi_conf) {
-  for (const auto& raw : split(mpi_conf, '\n')) {
-    std::string_view line = raw;
-    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-    auto eq = line.find('=');
-    if (eq == std::string_view::npos) continue;
-    std::string key(line.substr(0, eq));
-    std::erase_if(key, [](char c) { return c == ' ' || c == '\t'; });
-    if (key != "PMIxCliTmpDirBase") continue;
-    std::string value(line.substr(eq + 1));
-    std::erase_if(value, [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
-    if (!value.empty() && value.front() == '/') return absolute_path(value, "/");
-  }
-  return {};
+  auto value = slurm_conf_value(mpi_conf, "PMIxCliTmpDirBase");
+  return value && value->starts_with('/') ? absolute_path(*value, "/") : std::string();
 }
 
 }  // namespace hl::wireup

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/files.hpp"
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
 #include "common/unique_handle.hpp"
@@ -23,8 +24,6 @@ namespace {
 
 void free_entry(archive_entry* e) { archive_entry_free(e); }
 using Entry = UniqueHandle<archive_entry*, free_entry>;
-void close_dir(DIR* d) { ::closedir(d); }
-using Dir = UniqueHandle<DIR*, close_dir>;
 
 constexpr int kMaxDepth = 256;
 
@@ -41,20 +40,8 @@ class TreeWriter {
 
  private:
   std::vector<std::string> names(int dir_fd, const std::string& path) {
-    int copy = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-    if (copy < 0) throw_errno("dup", path);
-    Dir dir(::fdopendir(copy));
-    if (!dir) {
-      ::close(copy);
-      throw_errno("read directory", "/" + path);
-    }
     std::vector<std::string> out;
-    errno = 0;
-    while (dirent* d = ::readdir(dir.get())) {
-      std::string name = d->d_name;
-      if (name != "." && name != "..") out.push_back(name);
-    }
-    if (errno != 0) throw_errno("read directory", "/" + path);
+    for (auto& e : read_directory(dir_fd, "/" + path)) out.push_back(std::move(e.name));
     std::sort(out.begin(), out.end());  // the same container saves to the same image
     return out;
   }
