@@ -207,7 +207,7 @@ std::string probe_image_mount(const wireup::LaunchSpec& launch) {
   auto metadata = image::read_image_metadata(launch.container.image, &image_fd);
   wireup::NodeFacts facts = wireup::discover_node_facts(launch, dirname_of(dir.path()));
   facts.setup.staging_dir = dir.dir().subdir("staging").path();
-  auto container = image::Container::build(std::move(image_fd), launch.container, facts.setup);
+  auto container = image::Container::build(std::move(image_fd), metadata.size, launch.container, facts.setup);
   std::string path = env_value(container->image_environment(), "PATH");
   return fmt::format("`{}` mounted and the container built ({} mounts); its PATH={}", metadata.path,
                      launch.container.mounts.size() + facts.setup.mounts.size(),

@@ -141,7 +141,8 @@ Message serve_until_built(SquashfsServer& server, int report) {
 
 }  // namespace
 
-std::unique_ptr<Container> Container::build(UniqueFd image_fd, const ContainerSpec& spec, const NodeSetup& node) {
+std::unique_ptr<Container> Container::build(UniqueFd image_fd, std::uint64_t image_size, const ContainerSpec& spec,
+                                            const NodeSetup& node) {
   std::unique_ptr<Container> c(new Container());
   uid_t uid = ::getuid();
   gid_t gid = ::getgid();
@@ -159,7 +160,8 @@ std::unique_ptr<Container> Container::build(UniqueFd image_fd, const ContainerSp
   // Opened inside the user namespace: FUSE refuses a /dev/fuse fd whose
   // opener lives in another user namespace than the mount (EINVAL).
   UniqueFd fuse_dev = open_fuse_device();
-  c->server_ = std::make_unique<SquashfsServer>(std::move(image_fd), std::move(fuse_dev), staging.image(), spec.image);
+  c->server_ = std::make_unique<SquashfsServer>(std::move(image_fd), image_size, std::move(fuse_dev), staging.image(),
+                                                spec.image);
 
   RootfsSpec rootfs{add_node_mounts(spec.mounts, node.mounts), node.device_nodes, node.user};
   auto [ours, theirs] = message_socket_pair();

@@ -18,7 +18,9 @@ class Container {
   // (mounts, staging dir, build child) is undone before the error propagates.
   // `image_fd` is the image named by spec.image, already checked;
   // node.staging_dir an empty private directory (the caller removes it).
-  static std::unique_ptr<Container> build(UniqueFd image_fd, const ContainerSpec& spec, const NodeSetup& node);
+  // `image_size`: the length rank 0 saw (the fd's file was checked against it).
+  static std::unique_ptr<Container> build(UniqueFd image_fd, std::uint64_t image_size, const ContainerSpec& spec,
+                                          const NodeSetup& node);
 
   SquashfsServer& server() { return *server_; }
   // The root view (uid 0 = the caller) and the user view (the caller's own

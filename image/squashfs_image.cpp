@@ -57,15 +57,13 @@ void pread_exactly(int fd, std::array<std::uint8_t, N>& out, std::uint64_t offse
 
 }  // namespace
 
-Image::Image(int fd, std::string path) : path_(std::move(path)) {
+Image::Image(int fd, std::string path, std::uint64_t file_size) : path_(std::move(path)) {
   SuperblockBytes bytes{};
   ssize_t n = ::pread(fd, bytes.data(), bytes.size(), 0);
   if (n < 0) throw_errno("read image", path_);
   sb_ = parse_superblock(std::span(bytes.data(), static_cast<std::size_t>(n)), path_);
   check_supported_compression(sb_, path_);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) throw_errno("stat image", path_);
-  check_image_size(sb_, static_cast<std::uint64_t>(st.st_size), path_);
+  check_image_size(sb_, file_size, path_);
   if (sb_.has_xattrs()) {
     std::array<std::uint8_t, kXattrIdTableHeaderSize> header{};
     pread_exactly(fd, header, sb_.xattr_id_table_start, path_);

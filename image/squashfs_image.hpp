@@ -58,7 +58,9 @@ class Image {
   // Checks the superblock, the table positions and the file size, opens the
   // image with libsquashfuse on `fd` (not owned; other Images may share it)
   // and reads the uid/gid table. Throws hl::Error naming `path`.
-  Image(int fd, std::string path);
+  // `file_size` is the image's length as the caller already checked it (rank
+  // 0's one stat, broadcast): the holders do not stat the shared file again.
+  Image(int fd, std::string path, std::uint64_t file_size);
   ~Image();
   Image(Image&&) noexcept;
   Image& operator=(Image&&) noexcept;

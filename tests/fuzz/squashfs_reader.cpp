@@ -28,17 +28,22 @@ constexpr std::size_t kMaxNodes = 128;
 constexpr std::size_t kMaxEntriesPerDirectory = 300;
 constexpr std::uint64_t kMaxReadPerFile = 1 << 16;
 
-// One memfd for every input: the reader reads the image with pread.
-int image_fd(const std::uint8_t* data, std::size_t size) {
-  static int fd = memfd_create("fuzz.sqsh", MFD_CLOEXEC);
-  // Inputs that libFuzzer shortened keep their superblock's size, so the
-  // rest of the image is still read (zeros) instead of stopping at the size check.
+// Inputs that libFuzzer shortened keep their superblock's size, so the
+// rest of the image is still read (zeros) instead of stopping at the size check.
+std::uint64_t image_length(const std::uint8_t* data, std::size_t size) {
   std::uint64_t length = size;
   if (size >= image::kSuperblockSize) {
     std::uint64_t bytes_used = 0;
     std::memcpy(&bytes_used, data + 40, sizeof bytes_used);
     length = std::max<std::uint64_t>(size, std::min<std::uint64_t>(bytes_used, 1 << 20));
   }
+  return length;
+}
+
+// One memfd for every input: the reader reads the image with pread.
+int image_fd(const std::uint8_t* data, std::size_t size) {
+  static int fd = memfd_create("fuzz.sqsh", MFD_CLOEXEC);
+  std::uint64_t length = image_length(data, size);
   if (ftruncate(fd, 0) != 0 || ftruncate(fd, static_cast<off_t>(length)) != 0 ||
       pwrite(fd, data, size, 0) != static_cast<ssize_t>(size)) {
     return -1;
@@ -122,7 +127,7 @@ int squashfs_reader(const std::uint8_t* data, std::size_t size) {
   int fd = image_fd(data, size);
   if (fd < 0) return 0;
   try {
-    SquashfsReader reader(fd, "fuzz.sqsh");
+    SquashfsReader reader(fd, "fuzz.sqsh", image_length(data, size));
     reader.statfs();
     std::uint32_t block_size = 0;
     std::memcpy(&block_size, data + 12, sizeof block_size);

@@ -30,16 +30,18 @@ inline std::vector<std::uint8_t> read_seed(const std::string& name) {
 // The bytes as an image file: readers pread it like the real one.
 class ImageFile {
  public:
-  explicit ImageFile(const std::vector<std::uint8_t>& bytes) : fd_(memfd_create("test.sqsh", MFD_CLOEXEC)) {
+  explicit ImageFile(const std::vector<std::uint8_t>& bytes)
+      : fd_(memfd_create("test.sqsh", MFD_CLOEXEC)), size_(bytes.size()) {
     if (!fd_ || ::write(fd_.get(), bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) {
       throw std::runtime_error("memfd");
     }
   }
   int fd() const { return fd_.get(); }
-  SquashfsReader reader() const { return SquashfsReader(fd_.get(), "test.sqsh"); }
+  SquashfsReader reader() const { return SquashfsReader(fd_.get(), "test.sqsh", size_); }
 
  private:
   UniqueFd fd_;
+  std::uint64_t size_;
 };
 
 // Follows `path` ("dir/b.bin") from the root; 0 and `*err` set when a lookup fails.
