@@ -43,12 +43,20 @@ bool signal_arrives(int signals, int within_ms) {
 // own line names the node and signal that started it ("srun: error: node2:
 // task 1: Segmentation fault"), mpirun's "mpirun noticed that process ...".
 std::string describe_node_death(const std::string& output, int code) {
+  std::string launcher_line;  // srun's or mpirun's word on which task ended
+  std::string own_error;      // the node step's own reason, when it gave one
   for (const auto& line : split(output, '\n')) {
     bool srun_task_line = line.starts_with("srun: error: ") && line.find(": task") != std::string::npos &&
                           line.find("Terminated") == std::string::npos;
-    if (srun_task_line || line.starts_with("mpirun noticed")) return fmt::format("{}: {}", describe_exit(code), line);
+    if (launcher_line.empty() && (srun_task_line || line.starts_with("mpirun noticed"))) launcher_line = line;
+    bool ours = line.find("error: ") != std::string::npos && !line.starts_with("srun") &&
+                !line.starts_with("slurmstepd") && !line.starts_with("mpirun");
+    if (own_error.empty() && ours) own_error = line;
   }
-  return describe_exit(code);
+  std::string text = describe_exit(code);
+  if (!launcher_line.empty()) text += ": " + launcher_line;
+  if (!own_error.empty()) text += "; " + own_error;
+  return text;
 }
 
 bool is_message(const std::string& line) { return line.find(wireup::kContainersReadyLine) == std::string::npos; }

@@ -276,6 +276,9 @@ wireup::LaunchSpec make_launch_spec(const RunOptions& o, const LaunchContext& c)
   join.root = container.root = o.root;
   container.writable = o.writable;
   spec.verbose = o.verbose;
+  if (auto text = env_value(c.env, "HPCLAUNCH_FENCE_TIMEOUT"); !text.empty()) {
+    spec.fence_timeout_s = static_cast<int>(parse_integer(text, "HPCLAUNCH_FENCE_TIMEOUT (seconds)", 1, 3600));
+  }
   return spec;
 }
 

@@ -48,6 +48,11 @@ struct LaunchSpec {
   JoinSpec join;
   NamedSpec named;
   bool verbose = false;
+  // How long a node step waits in one PMIx fence before it gives up and the
+  // front end starts it again (HPCLAUNCH_FENCE_TIMEOUT; 0: 10 s + 20 ms per
+  // node). Slurm 22.05's PMIx plugin now and then loses a node's fence
+  // contribution: the other nodes would wait for it forever.
+  int fence_timeout_s = 0;
 };
 
 // The environment variables that carry them (the app never sees them:
@@ -69,6 +74,6 @@ JoinSpec join_spec_from_environment(std::string_view program);
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinSpec, rendezvous_group, timeout_s, workdir, user_env, report_bindings, binding,
                                    root, local_size, quiet_unless_first)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NamedSpec, name, in_job, idle_timeout_s)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LaunchSpec, container, join, named, verbose)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LaunchSpec, container, join, named, verbose, fence_timeout_s)
 
 }  // namespace hl::wireup

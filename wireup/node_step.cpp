@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -35,7 +36,15 @@ constexpr const char* kImageKey = "hpclaunch.image";    // rank 0: the image's i
 constexpr const char* kStatusKey = "hpclaunch.status";  // every rank: its container, ready or the error
 
 // Rank 0 reads; everyone gets the same JSON (metadata or the error).
-nlohmann::json share_image_identity(PmixClient& pmix, const std::string& path, UniqueFd& image_fd) {
+// A fence normally takes milliseconds; the first one also waits for the
+// slowest node step to start, which grows with the node count.
+std::chrono::milliseconds fence_timeout(const LaunchSpec& spec, int nodes) {
+  if (spec.fence_timeout_s > 0) return std::chrono::seconds(spec.fence_timeout_s);
+  return std::chrono::seconds(10) + std::chrono::milliseconds(20) * nodes;
+}
+
+nlohmann::json share_image_identity(PmixClient& pmix, const std::string& path, UniqueFd& image_fd,
+                                    std::chrono::milliseconds timeout) {
   if (pmix.rank() == 0) {
     std::string payload;
     try {
@@ -45,14 +54,14 @@ nlohmann::json share_image_identity(PmixClient& pmix, const std::string& path, U
     }
     pmix.put(kImageKey, payload);
   }
-  pmix.fence();
+  pmix.fence(timeout);
   return decode_json<nlohmann::json>(pmix.get(0, kImageKey), "image identity from node 0");
 }
 
 // Every rank's status after the second fence: true when all are ready.
-bool every_node_ready(PmixClient& pmix, const std::optional<Error>& mine) {
+bool every_node_ready(PmixClient& pmix, const std::optional<Error>& mine, std::chrono::milliseconds timeout) {
   pmix.put(kStatusKey, mine ? error_to_json(*mine).dump() : R"({"ready":true})");
-  pmix.fence();
+  pmix.fence(timeout);
   bool all = true;
   for (int rank = 0; rank < pmix.size(); ++rank) {
     auto status = decode_json<nlohmann::json>(pmix.get(rank, kStatusKey), "node status");
@@ -153,10 +162,11 @@ int run_node_step(const LaunchSpec& spec) {
 
   PmixClient pmix = PmixClient::init();
   UniqueFd image_fd;
-  auto identity = share_image_identity(pmix, spec.container.image, image_fd);
+  auto timeout = fence_timeout(spec, pmix.size());
+  auto identity = share_image_identity(pmix, spec.container.image, image_fd, timeout);
   // Only node 0 reports an image error (the others would repeat it).
   std::optional<Error> error = build_here(spec, identity, control.get(), std::move(image_fd), holder);
-  bool all_ready = every_node_ready(pmix, error);
+  bool all_ready = every_node_ready(pmix, error, timeout);
   int size = pmix.size();
   bool first = pmix.rank() == 0;
   // Finalized before the holders let ranks in: from here on nothing of the

@@ -2,7 +2,9 @@
 
 #include <pmix.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -12,6 +14,13 @@ namespace hl::wireup {
 
 struct PmixClient::Proc {
   pmix_proc_t self;
+};
+
+struct PmixClient::PendingFence {
+  std::mutex mutex;
+  std::condition_variable done_changed;
+  bool done = false;
+  pmix_status_t status = PMIX_SUCCESS;
 };
 
 namespace {
@@ -71,14 +80,32 @@ void PmixClient::put(std::string_view key, const std::string& text) {
   if (rc != PMIX_SUCCESS) throw pmix_error("PMIx_Commit", rc);
 }
 
-void PmixClient::fence() {
+void PmixClient::fence(std::chrono::milliseconds timeout) {
+  auto pending = std::make_shared<PendingFence>();
+  fences_.push_back(pending);
   pmix_info_t info;
   PMIX_INFO_CONSTRUCT(&info);
   bool collect = true;
   PMIX_INFO_LOAD(&info, PMIX_COLLECT_DATA, &collect, PMIX_BOOL);
-  pmix_status_t rc = PMIx_Fence(nullptr, 0, &info, 1);
+  auto on_done = [](pmix_status_t status, void* data) {
+    auto* fence = static_cast<PendingFence*>(data);
+    std::lock_guard lock(fence->mutex);
+    fence->status = status;
+    fence->done = true;
+    fence->done_changed.notify_all();
+  };
+  pmix_status_t rc = PMIx_Fence_nb(nullptr, 0, &info, 1, on_done, pending.get());
   PMIX_INFO_DESTRUCT(&info);
-  if (rc != PMIX_SUCCESS) throw pmix_error("PMIx_Fence", rc);
+  if (rc != PMIX_SUCCESS) throw pmix_error("PMIx_Fence_nb", rc);
+  std::unique_lock lock(pending->mutex);
+  if (!pending->done_changed.wait_for(lock, timeout, [&] { return pending->done; })) {
+    proc_.release();  // abandoned: finalizing would wait for the lost peer too
+    throw Error(fmt::format("the node step's PMIx fence did not complete within {} s: a node's contribution was lost "
+                            "(Slurm's PMIx plugin logs \"Connection reject\" in slurmd's log when it drops one)",
+                            std::chrono::duration_cast<std::chrono::seconds>(timeout).count()),
+                "hpclaunch starts the node step again; if nodes are slow to start, raise HPCLAUNCH_FENCE_TIMEOUT");
+  }
+  if (pending->status != PMIX_SUCCESS) throw pmix_error("PMIx_Fence", pending->status);
 }
 
 std::string PmixClient::get(int rank, std::string_view key) const {

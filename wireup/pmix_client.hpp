@@ -5,9 +5,11 @@
 // btl_tcp; a put/fence/get costs ~20-40 ms over a bare srun, MPI_Init ~300).
 // Moves small strings: a value put by one rank, a fence that collects
 // everyone's, gets from any rank.
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hl::wireup {
 
@@ -26,15 +28,21 @@ class PmixClient {
   // PMIx_Put(PMIX_GLOBAL) of a string, then PMIx_Commit.
   void put(std::string_view key, const std::string& value);
   // PMIx_Fence over the whole job with PMIX_COLLECT_DATA: afterwards every
-  // rank's committed values can be read locally.
-  void fence();
+  // rank's committed values can be read locally. Throws Error when it has
+  // not completed within `timeout` (the client is then abandoned: no
+  // PMIx_Finalize, which could wait for the same lost peer).
+  void fence(std::chrono::milliseconds timeout);
   std::string get(int rank, std::string_view key) const;
   void finalize();
 
  private:
   PmixClient() = default;
   struct Proc;
+  struct PendingFence;
   std::unique_ptr<Proc> proc_;
+  // Fences are non-blocking underneath: a fence we stopped waiting for may
+  // still call back, so its state lives as long as the client.
+  std::vector<std::shared_ptr<PendingFence>> fences_;
   int rank_ = 0;
   int size_ = 1;
   std::string namespace_;

@@ -147,6 +147,17 @@ TEST(Plan, NodeStepWrapperForTests) {
   EXPECT_EQ(*(it + 4), "/opt/hl/hpclaunch-node");
 }
 
+TEST(Plan, FenceTimeoutFromTheEnvironment) {
+  EXPECT_EQ(make_plan(with_hostfile(), context()).spec.fence_timeout_s, 0);  // automatic
+  LaunchPlan p = make_plan(with_hostfile(), context({{"HPCLAUNCH_FENCE_TIMEOUT", "45"}}));
+  EXPECT_EQ(p.spec.fence_timeout_s, 45);
+  EXPECT_EQ(wireup::decode_launch_spec(wireup::encode(p.spec)).fence_timeout_s, 45);
+  EXPECT_NE(error_of(with_hostfile(), context({{"HPCLAUNCH_FENCE_TIMEOUT", "soon"}})).find("HPCLAUNCH_FENCE_TIMEOUT"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_hostfile(), context({{"HPCLAUNCH_FENCE_TIMEOUT", "0"}})).find("HPCLAUNCH_FENCE_TIMEOUT"),
+            std::string::npos);
+}
+
 TEST(Plan, MpirunInsideAllocationOverlaps) {
   RunOptions o = options();
   o.launcher = Launcher::mpirun;

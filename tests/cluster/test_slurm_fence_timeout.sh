@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# A node step whose PMIx fence never completes (Slurm 22.05's PMIx plugin now and
+# then drops a node's contribution after a "Connection reject" between stepds; the
+# other nodes then wait in PMIx_Fence forever): every node gives up after the fence
+# timeout and the front end starts the node step again, so the launch succeeds.
+# Simulated by a node-step wrapper that holds node2's first start for longer than
+# HPCLAUNCH_FENCE_TIMEOUT=3; the second start goes through. Asserts: 16 hello lines,
+# one restart whose reason names the fence, the launch well before the 120 s join
+# timeout, no holder left.
+source "$(dirname "$0")/lib.sh"
+expect_nodes_idle
+write_job slow-once <<EOF
+#!/bin/sh
+if [ "\$(hostname)" = node2 ] && mkdir "$WORK/slowed-once" 2>/dev/null; then sleep 8; fi
+exec "\$@"
+EOF
+start=$(now)
+set +e
+as_user HPCLAUNCH_FENCE_TIMEOUT=3 HPCLAUNCH_NODE_STEP_WRAPPER="$WORK/slow-once" timeout -k 5 100 \
+  salloc -J "$JOB_NAME" -N4 -n16 --ntasks-per-node=4 -t 3 "$HPCLAUNCH" --image "$IMAGE" hello >"$WORK/out/fence" 2>&1
+rc=$?
+set -e
+secs=$(since "$start")
+out=$(cat "$WORK/out/fence")
+[ -d "$WORK/slowed-once" ] || fail "the wrapper did not hold node2's node step (is it applied?):"$'\n'"$out"
+[ "$rc" = 0 ] || fail "launch with a fence that times out once: exit status $rc after ${secs} s:"$'\n'"$out"
+[ "$(grep -c '^hello rank=.* marker=hpclaunch-example-image ' <<<"$out")" = 16 ] ||
+  fail "want 16 hello lines from the image:"$'\n'"$out"
+restarts=$(grep -c 'starting it again' <<<"$out" || true)
+[ "$restarts" = 1 ] || fail "want exactly one node-step restart, got $restarts:"$'\n'"$out"
+grep -q 'PMIx fence did not complete within 3 s' <<<"$out" ||
+  fail "the restart does not say the fence timed out:"$'\n'"$out"
+awk -v s="$secs" 'BEGIN { exit !(s < 60) }' || fail "the launch took ${secs} s: the fence timeout did not cut the wait"
+left=$(pgrep -u "$TEST_USER" -f 'hpclaunch-node (step|holder)' || true)
+[ -z "$left" ] || fail "node-step processes left: $(ps -o pid,args -p "$left")"
+note "fence timed out after 3 s on the held start, restarted once, 16 ranks ran (launch ${secs} s)"
+echo PASS
