@@ -8,11 +8,14 @@
 
 #include <fmt/format.h>
 
+#include "common/env.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "launcher/node_side.hpp"
+#include "image/image_metadata.hpp"
 #include "wireup/holder_protocol.hpp"
+#include "wireup/launch_spec.hpp"
 
 namespace hl::launcher {
 namespace {
@@ -67,6 +70,16 @@ class NodeStepSide : public NodeSide {
       : plan_(plan), options_(options), verbose_(verbose), output_(verbose) {}
 
   void start() override {
+    if (!identity_known_) {
+      // The job's one stat of the image, here and before any step starts: a
+      // missing or truncated image fails at once, and the node steps need no
+      // fence to learn what it is (the first contact between Slurm's step
+      // daemons is the one that now and then gets lost: see README).
+      auto identity = nlohmann::json(image::read_image_metadata(plan_.spec.container.image)).dump();
+      if (!options_.env) options_.env = env_assignments(environment_of_this_process());
+      options_.env->push_back(fmt::format("{}={}", wireup::kImageIdentityVariable, identity));
+      identity_known_ = true;
+    }
     log::info("node step: {}", fmt::join(plan_.node_step, " "));
     options_.stdout_fd = options_.stderr_fd = output_.write_fd();
     node_ = ChildProcess::spawn(plan_.node_step, options_);
@@ -178,6 +191,7 @@ class NodeStepSide : public NodeSide {
   ChildProcess node_;
   std::optional<int> code_;
   int starts_ = 1;
+  bool identity_known_ = false;  // read once: a restart reuses it
 };
 
 }  // namespace

@@ -71,7 +71,8 @@ std::vector<std::string> join_command(const RunOptions& o, const LaunchContext& 
 void plan_mpirun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const std::vector<std::string>& node_cmd) {
   // Open MPI passes a variable to remote nodes only when named with -x.
   p.node_step = mpirun_prefix(o, c);
-  p.node_step.insert(p.node_step.end(), {"--map-by", "ppr:1:node", "--stdin", "none", "-x", wireup::kLaunchSpecVariable});
+  p.node_step.insert(p.node_step.end(), {"--map-by", "ppr:1:node", "--stdin", "none", "-x", wireup::kLaunchSpecVariable,
+                                           "-x", wireup::kImageIdentityVariable});
   p.node_step.insert(p.node_step.end(), node_cmd.begin(), node_cmd.end());
   // Two mpiruns starting at once race to mkdir the same session dir
   // (/tmp/ompi.HOST.UID: "File exists"), and a signalled mpirun leaves its

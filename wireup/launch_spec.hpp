@@ -59,6 +59,9 @@ struct LaunchSpec {
 // compose_environment drops HPCLAUNCH_INTERNAL_*).
 inline constexpr const char* kLaunchSpecVariable = "HPCLAUNCH_INTERNAL_LAUNCH";
 inline constexpr const char* kJoinSpecVariable = "HPCLAUNCH_INTERNAL_JOIN";
+// The image's identity (image::ImageMetadata as JSON) as the front end read
+// it with the job's one stat: the node steps open the image and compare.
+inline constexpr const char* kImageIdentityVariable = "HPCLAUNCH_INTERNAL_IMAGE";
 
 std::string encode(const LaunchSpec& spec);
 std::string encode(const JoinSpec& spec);

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "common/child_process.hpp"
+#include "common/env.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/log.hpp"
@@ -32,7 +33,6 @@
 namespace hl::wireup {
 namespace {
 
-constexpr const char* kImageKey = "hpclaunch.image";    // rank 0: the image's identity, or its error
 constexpr const char* kStatusKey = "hpclaunch.status";  // every rank: its container, ready or the error
 
 // Rank 0 reads; everyone gets the same JSON (metadata or the error).
@@ -43,19 +43,15 @@ std::chrono::milliseconds fence_timeout(const LaunchSpec& spec, int nodes) {
   return std::chrono::seconds(10) + std::chrono::milliseconds(20) * nodes;
 }
 
-nlohmann::json share_image_identity(PmixClient& pmix, const std::string& path, UniqueFd& image_fd,
-                                    std::chrono::milliseconds timeout) {
-  if (pmix.rank() == 0) {
-    std::string payload;
-    try {
-      payload = nlohmann::json{{"image", image::read_image_metadata(path, &image_fd)}}.dump();
-    } catch (const Error& e) {
-      payload = error_to_json(e).dump();
-    }
-    pmix.put(kImageKey, payload);
+// What the front end read of the image (its one stat per job).
+image::ImageMetadata image_identity_from_environment() {
+  std::string text = env_value(environment_of_this_process(), kImageIdentityVariable);
+  if (text.empty()) throw Error("hpclaunch-node step is internal: started by `hpclaunch run`", "run hpclaunch instead", 2);
+  try {
+    return decode_json<nlohmann::json>(text, "image identity").get<image::ImageMetadata>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("malformed image identity from the front end: {}", e.what()));
   }
-  pmix.fence(timeout);
-  return decode_json<nlohmann::json>(pmix.get(0, kImageKey), "image identity from node 0");
 }
 
 // Every rank's status after the second fence: true when all are ready.
@@ -130,18 +126,15 @@ int wait_for_holder(ChildProcess& holder, int signals, const std::string& image)
 }
 
 // This node's container, from the identity node 0 shared; its error if any.
-std::optional<Error> build_here(const LaunchSpec& spec, const nlohmann::json& identity, int control,
-                                UniqueFd image_fd, ChildProcess& holder) {
+std::optional<Error> build_here(const LaunchSpec& spec, const image::ImageMetadata& image, int control,
+                                ChildProcess& holder) {
   try {
-    if (is_error_json(identity)) throw error_from_json(identity);
-    send_request(control, HolderRequest{spec, identity.at("image").get<image::ImageMetadata>(), std::move(image_fd)});
+    send_request(control, HolderRequest{spec, image, UniqueFd()});  // the holder opens and compares
     await_ready(control);
     return std::nullopt;
   } catch (const Error& e) {
     auto code = holder.wait_for(1000);  // died while building?
     return code && killed_by_signal(*code) ? holder_death(*code, spec.container.image) : e;
-  } catch (const nlohmann::json::exception& e) {
-    return Error(fmt::format("malformed image identity from node 0: {}", e.what()));
   }
 }
 
@@ -150,6 +143,7 @@ std::optional<Error> build_here(const LaunchSpec& spec, const nlohmann::json& id
 int run_node_step(const LaunchSpec& spec) {
   log::set_verbose(spec.verbose);
   log::set_origin(host_name());
+  image::ImageMetadata image = image_identity_from_environment();
   // The holder first: it starts (exec, namespaces, node facts) while PMIx
   // initializes, and it must be single-threaded, which we are not after.
   auto [control, holder_end] = message_socket_pair();
@@ -161,18 +155,16 @@ int run_node_step(const LaunchSpec& spec) {
   UniqueFd signals = install_termination_handler();
 
   PmixClient pmix = PmixClient::init();
-  UniqueFd image_fd;
-  auto timeout = fence_timeout(spec, pmix.size());
-  auto identity = share_image_identity(pmix, spec.container.image, image_fd, timeout);
-  // Only node 0 reports an image error (the others would repeat it).
-  std::optional<Error> error = build_here(spec, identity, control.get(), std::move(image_fd), holder);
-  bool all_ready = every_node_ready(pmix, error, timeout);
+  // The container first, then the job's only fence: "every node has its
+  // container" (a per-node status, so one node's failure reaches all).
+  std::optional<Error> error = build_here(spec, image, control.get(), holder);
+  bool all_ready = every_node_ready(pmix, error, fence_timeout(spec, pmix.size()));
   int size = pmix.size();
   bool first = pmix.rank() == 0;
   // Finalized before the holders let ranks in: from here on nothing of the
   // node step's runtime can fail under them.
   pmix.finalize();
-  if (error && (first || !is_error_json(identity))) log::error("{}", error->describe());
+  if (error) log::error("{}", error->describe());
   if (!all_ready) return error ? error->exit_code() : 1;  // ~ChildProcess stops our holder
   g_forward_signals = true;
   // An unnamed launch's holders outlive a dying node step (their ranks run
