@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/child_process.hpp"
+#include "common/env.hpp"
 #include "launcher/plan.hpp"
 #include "launcher/step_output.hpp"
 
@@ -30,6 +31,12 @@ class NodeSide {
   // SIGTERM to everything of it, then reap (the job is being stopped).
   virtual void stop(int grace_ms) = 0;
 };
+
+// The job's one stat of the image, done by the front end before any node
+// step starts (a missing or truncated image fails at once): sets the node
+// step's wireup::kImageIdentityVariable in `node_env`. The node steps open
+// the image and compare; they need no fence to learn what it is.
+void add_image_identity(EnvList& node_env, const std::string& image);
 
 std::unique_ptr<NodeSide> make_node_step_side(const LaunchPlan& plan, const SpawnOptions& options, bool verbose);
 std::unique_ptr<NodeSide> make_local_holder_side(const LaunchPlan& plan, const SpawnOptions& options, bool verbose);

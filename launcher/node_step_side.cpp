@@ -70,14 +70,11 @@ class NodeStepSide : public NodeSide {
       : plan_(plan), options_(options), verbose_(verbose), output_(verbose) {}
 
   void start() override {
-    if (!identity_known_) {
-      // The job's one stat of the image, here and before any step starts: a
-      // missing or truncated image fails at once, and the node steps need no
-      // fence to learn what it is (the first contact between Slurm's step
-      // daemons is the one that now and then gets lost: see README).
-      auto identity = nlohmann::json(image::read_image_metadata(plan_.spec.container.image)).dump();
+    if (!identity_known_) {  // once: a restart reuses it
+      EnvList identity;
+      add_image_identity(identity, plan_.spec.container.image);
       if (!options_.env) options_.env = env_assignments(environment_of_this_process());
-      options_.env->push_back(fmt::format("{}={}", wireup::kImageIdentityVariable, identity));
+      for (const auto& assignment : env_assignments(identity)) options_.env->push_back(assignment);
       identity_known_ = true;
     }
     log::info("node step: {}", fmt::join(plan_.node_step, " "));
@@ -191,10 +188,14 @@ class NodeStepSide : public NodeSide {
   ChildProcess node_;
   std::optional<int> code_;
   int starts_ = 1;
-  bool identity_known_ = false;  // read once: a restart reuses it
+  bool identity_known_ = false;
 };
 
 }  // namespace
+
+void add_image_identity(EnvList& node_env, const std::string& image) {
+  env_set(node_env, wireup::kImageIdentityVariable, nlohmann::json(image::read_image_metadata(image)).dump());
+}
 
 void print_hpclaunch_lines(const std::string& output, bool (*wanted)(const std::string&)) {
   std::set<std::string> seen;
