@@ -259,8 +259,14 @@ wireup::LaunchSpec make_launch_spec(const RunOptions& o, const LaunchContext& c)
   if (!o.image.empty()) container.image = absolute_path(o.image, c.cwd);  // lexical only: one node stats it
   container.workdir = o.workdir.empty() ? c.cwd : absolute_path(o.workdir, c.cwd);
   container.program = o.command.front();
-  std::string tmpdir = env_value(c.env, "TMPDIR");
-  container.mounts = image::plan_mounts({o.mounts, c.cwd, env_value(c.env, "HOME"), container.workdir, tmpdir});
+  image::MountInputs mounts;
+  mounts.user_mounts = o.mounts;
+  mounts.cwd = c.cwd;
+  mounts.home = env_value(c.env, "HOME");
+  mounts.workdir = container.workdir;
+  mounts.tmpdir = env_value(c.env, "TMPDIR");
+  mounts.env = c.env;
+  container.mounts = image::plan_mounts(mounts);
   wireup::JoinSpec& join = spec.join;
   std::string job = env_value(c.env, "SLURM_JOB_ID");
   join.rendezvous_group = wireup::launch_group(job, c.nonce);

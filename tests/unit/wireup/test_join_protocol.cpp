@@ -124,7 +124,7 @@ TEST(NodeSpec, PmixClientDirBaseFromMpiConf) {
 TEST(LaunchSpec, JsonRoundTrip) {
   LaunchSpec s;
   s.container.image = "/img.sqsh";
-  s.container.mounts = {image::MountSpec{"/a", "/b", true, false, false, "--mount"}};
+  s.container.mounts = {image::bind_mount("/a", "/b", true, false, false, "--mount")};
   s.container.workdir = "/w";
   s.container.program = "solver";
   s.join.binding.gpus = devices::GpuSelection::per_rank;
@@ -154,6 +154,8 @@ TEST(NodeSetup, SlurmdSpoolDirFromSlurmConf) {
 
 TEST(JoinProtocol, RejectsNumbersThatAreNotIntegers) {
   // get<int>() of an out-of-range double is undefined behaviour (UBSan, fuzzer).
-  EXPECT_THROW(decode_request(R"({"kind":"join","root_view":false,"binding":{"policy":"auto","gpus":"all","cpus_per_rank":0},"rank":1e300,"local_rank":0,"local_size":1,"allowed_cpus":"","cuda_visible_devices":""})"),
-               Error);
+  EXPECT_THROW(
+      decode_request(
+          R"({"kind":"join","root_view":false,"binding":{"policy":"auto","gpus":"all","cpus_per_rank":0},"rank":1e300,"local_rank":0,"local_size":1,"allowed_cpus":"","cuda_visible_devices":""})"),
+      Error);
 }
