@@ -221,20 +221,7 @@ SiteConfig merge_config(const ConfigSources& sources, const OptionTable& known, 
   return out;
 }
 
-std::string expand_env_value(std::string_view value, const EnvList& env) {
-  std::string out;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    auto close = value[i] == '$' && i + 1 < value.size() && value[i + 1] == '{' ? value.find('}', i + 2)
-                                                                               : std::string_view::npos;
-    if (close == std::string_view::npos) {
-      out += value[i];
-      continue;
-    }
-    out += env_value(env, value.substr(i + 2, close - i - 2));
-    i = close;
-  }
-  return out;
-}
+std::string expand_env_value(std::string_view value, const EnvList& env) { return expand_variables(value, env); }
 
 std::string describe_config(const SiteConfig& c) {
   std::string out = fmt::format("site configuration: {}\nuser configuration: {}\n", c.site_dir,

@@ -277,6 +277,16 @@ EnvList read_image_environment(const std::string& root) {
   return parse_environment_file(read_in_root(root_fd.get(), "/etc/environment"));
 }
 
+std::optional<std::string> read_image_text_file(const std::string& root, const std::string& path) {
+  UniqueFd root_fd = open_root(root);
+  UniqueFd fd = open_in_root(root_fd.get(), path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  if (!fd) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+    throw_errno("read image file", path);
+  }
+  return read_regular_file(fd.get(), fmt::format("`{}` of the image", path), kMaxImageTextFile);
+}
+
 void make_root_read_only(const std::string& root) {
   UniqueFd fd = open_root(root);
   mount_attr attr{};

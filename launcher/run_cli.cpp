@@ -4,6 +4,7 @@
 
 #include "common/cli_parse.hpp"
 #include "launcher/plan.hpp"
+#include "launcher/site_config.hpp"
 
 namespace hl::launcher {
 namespace {
@@ -17,6 +18,10 @@ Examples:
   hpclaunch -n 2 --image app.sqsh --env OMPI_MCA_btl_vader_single_copy_mechanism=cma pingpong
   hpclaunch -n 8 --image app.sqsh --mount /scratch/$USER:/data --workdir /data ./run.sh
   hpclaunch --dry-run -n 512 --image app.sqsh ./solver     # print the plan, run nothing
+  hpclaunch -n 4 --image app.sqsh                         # the image's Entrypoint and Cmd
+
+Defaults for any long option: hpclaunch.conf in $HPCLAUNCH_CONFIG_DIR (or
+/etc/hpclaunch) and ~/.config/hpclaunch; `hpclaunch config` shows them.
 
 Inside sbatch/salloc hpclaunch launches with srun (-n defaults to the
 allocation's task count); elsewhere with Open MPI's mpirun on this machine
@@ -35,13 +40,24 @@ Examples:
 void add_container_options(CLI::App& app, RunOptions& o) {
   app.prefix_command();  // everything from PROGRAM on belongs to the program
   app.add_option("--image", o.image, "squashfs image to run in (with --name: only to make the container)");
-  app.add_option("--mount", o.mounts, "bind SRC (host) at DST in the container; repeatable")
-      ->type_name("SRC:DST[:ro]")
+  app.add_option("--mount", o.mounts, "bind SRC (host) at DST (options ro, rw, rbind, nofail, x-create=dir|file), or an fstab line; repeatable")
+      ->type_name("SRC:DST[:OPTS]")
       ->allow_extra_args(false);  // one value per --mount: the program follows
   app.add_option("--env", o.env, "set a variable for the ranks; wins over the image's; repeatable")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
-  app.add_option("--workdir", o.workdir, "directory the ranks start in (default: the current one)");
+  app.add_option("--workdir", o.workdir, "directory the ranks start in (default: the image's WorkingDir, else the current one)");
+  app.add_option("--entrypoint", o.entrypoint, "run PROG as the image's entrypoint instead of its own")
+      ->type_name("PROG");
+  app.add_flag("--no-entrypoint", o.no_entrypoint, "without a program run only the image's Cmd");
+  app.add_flag("--entrypoint-wrap", o.entrypoint_wrap, "with a program: run it through the image's entrypoint");
+  app.add_flag("--cleanenv", o.cleanenv,
+               "the ranks get only the image's variables, the launcher's and TERM, HOME, USER, LANG, LC_*, TZ, TMPDIR");
+  app.add_option("--unset-env", o.unset_env, "remove a variable (or every PREFIX*) from the ranks'; repeatable")
+      ->type_name("NAME")
+      ->allow_extra_args(false);
+  app.add_flag("--no-home", o.no_home, "do not bind $HOME into the container");
+  app.add_flag("--contain", o.contain, "a private /tmp and /var/tmp per node container instead of the host's");
   app.add_option("-c,--cpus-per-task", o.cpus_per_task, "cpus per rank");
   app.add_option_function<std::string>(
          "--bind", [&o](const std::string& v) { o.bind = devices::parse_bind_policy(v); },
@@ -79,11 +95,22 @@ void add_launch_options(CLI::App& app, RunOptions& o) {
   app.add_flag("--json", o.json, "machine-readable output (the plan with --dry-run, a summary otherwise)");
 }
 
+// The configuration files are read before the command line is parsed (a
+// broken one is an error even with --help: it would break every launch).
 std::optional<RunOptions> parse(CLI::App& app, RunOptions& o, int argc, char** argv, const char* help_command) {
+  config::SiteConfig config = load_site_config(app, environment_of_this_process());
   if (!parse_command_line(app, argc, argv, help_command)) return std::nullopt;
+  apply_config_options(app, config);
   o.command = app.remaining();
   if (!o.command.empty() && o.command.front() == "--") o.command.erase(o.command.begin());
+  o.site = site_inputs(config);
   return o;
+}
+
+void make_run_app(CLI::App& app, RunOptions& o) {
+  app.footer(kRunFooter);
+  add_launch_options(app, o);
+  add_container_options(app, o);
 }
 
 }  // namespace
@@ -91,10 +118,16 @@ std::optional<RunOptions> parse(CLI::App& app, RunOptions& o, int argc, char** a
 std::optional<RunOptions> parse_run_options(int argc, char** argv) {
   RunOptions o;
   CLI::App app{"hpclaunch: run MPI ranks in one shared unprivileged container per node", "hpclaunch"};
-  app.footer(kRunFooter);
-  add_launch_options(app, o);
-  add_container_options(app, o);
+  make_run_app(app, o);
   return parse(app, o, argc, argv, "hpclaunch");
+}
+
+std::string describe_effective_config(const EnvList& env) {
+  RunOptions o;
+  CLI::App app{"hpclaunch", "hpclaunch"};
+  make_run_app(app, o);
+  config::SiteConfig config = config::merge_config(config::read_config_sources(env), option_table(app), env);
+  return config::describe_config(config);
 }
 
 std::optional<RunOptions> parse_exec_options(int argc, char** argv) {
