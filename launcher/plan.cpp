@@ -207,8 +207,12 @@ void check_image_reference(const std::string& image) {
   if (scheme == std::string::npos) return;
   std::string kind = image.substr(0, scheme);
   if (kind == "docker") {
+    // `hpclaunch run` imports it before planning; companion tasks cannot
+    // (one import per task would be one per node and more).
     throw Error(fmt::format("--image `{}` is a registry image, not a file", image),
-                fmt::format("import it once: hpclaunch import -o IMAGE.sqsh {}, then --image IMAGE.sqsh", image));
+                fmt::format("import it once: hpclaunch import -o IMAGE.sqsh {}, then --image IMAGE.sqsh (hpclaunch "
+                            "run does this itself)",
+                            image));
   }
   throw Error(fmt::format("--image `{}`: `{}://` images are not supported", image, kind),
               "give a squashfs file, or import docker:// images with hpclaunch import");

@@ -39,7 +39,8 @@ Examples:
 // What the container is and how each rank runs in it: run and exec alike.
 void add_container_options(CLI::App& app, RunOptions& o) {
   app.prefix_command();  // everything from PROGRAM on belongs to the program
-  app.add_option("--image", o.image, "squashfs image to run in (with --name: only to make the container)");
+  app.add_option("--image", o.image,
+                 "squashfs image to run in, or docker://REF (run: imported once; with --name: only to make the container)");
   app.add_option("--mount", o.mounts, "bind SRC (host) at DST (options ro, rw, rbind, nofail, x-create=dir|file), or an fstab line; repeatable")
       ->type_name("SRC:DST[:OPTS]")
       ->allow_extra_args(false);  // one value per --mount: the program follows
@@ -91,6 +92,7 @@ void add_launch_options(CLI::App& app, RunOptions& o) {
   app.add_option("--ntasks-per-node", o.ntasks_per_node, "with srun: ranks per node");
   app.add_option("--distribution", o.distribution, "with srun: task distribution (block, cyclic, ...)");
   app.add_option("--cpu-bind", o.cpu_bind, "with srun: Slurm's binding instead of none");
+  app.add_flag("--insecure", o.insecure, "with --image docker://...: talk plain HTTP to the registry (test registries)");
   app.add_flag("--dry-run", o.dry_run, "print the plan (steps, commands, mounts, env) and exit");
   app.add_flag("--json", o.json, "machine-readable output (the plan with --dry-run, a summary otherwise)");
 }

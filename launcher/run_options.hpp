@@ -59,6 +59,7 @@ struct RunOptions {
   std::string name;       // --name: a named container, kept for later launches
   int idle_timeout_s = 600;
   int join_timeout_s = 120;
+  bool insecure = false;  // --insecure: a docker:// --image from a plain-HTTP registry
   bool dry_run = false;
   bool verbose = false;
   bool json = false;
