@@ -3,7 +3,7 @@
 # as `hpclaunch import` writes it (Entrypoint, Cmd, WorkingDir, User) and an
 # enroot image's /etc/rc; without a program the image's Entrypoint + Cmd run,
 # --entrypoint / --no-entrypoint / --entrypoint-wrap change that, --workdir
-# wins over WorkingDir; a registry reference is one clear line.
+# wins over WorkingDir; registry images that cannot be run are one clear line.
 source "$(dirname "$0")/lib.sh"
 baseline=$(fuse_connections)
 base=$WORK/base
@@ -79,9 +79,21 @@ grep -qx '/opt/work' <<<"$out" || fail "/etc/rc did not run to its end"
 launch -n 1 --image "$WORK/enroot.sqsh" --entrypoint-wrap echo hi
 grep -qx 'rc-ran: echo hi' <<<"$out" || fail "/etc/rc did not wrap the program"
 
-echo "(6) --image docker://... says what to do"
-launch -n 1 --image docker://ubuntu:22.04 true
-expect_eq 1 "$(grep -c . <<<"$out")" "lines of output (docker://)"
+echo "(6) --image docker://...: an unreachable registry is the import's one line; exec refuses"
+mkdir -p "$WORK/home"
+[ "$(id -u)" = 0 ] && chown "$TEST_USER" "$WORK/home"
+set +e
+out=$(as_user env HOME="$WORK/home" timeout 60 "$HPCLAUNCH" -n 1 --insecure --image docker://127.0.0.1:1/test/app:v1 true 2>&1)
+code=$?
+set -e
+echo "$out"
+expect_eq 1 "$code" "exit status (unreachable registry)"
+expect_eq 1 "$(grep -c . <<<"$out")" "lines of output (unreachable registry)"
+grep -q "error: cannot fetch image test/app:v1 from 127.0.0.1:1: " <<<"$out" || fail "unclear import error: $out"
+set +e
+out=$(as_user "$HPCLAUNCH" exec --image docker://ubuntu:22.04 true 2>&1)
+set -e
+expect_eq 1 "$(grep -c . <<<"$out")" "lines of output (exec docker://)"
 grep -q "error: --image .docker://ubuntu:22.04. is a registry image, not a file; import it once: hpclaunch import" <<<"$out" ||
   fail "unclear docker:// error: $out"
 
