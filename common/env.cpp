@@ -48,7 +48,7 @@ std::string expand_variables(std::string_view value, const EnvList& env) {
   std::string out;
   for (std::size_t i = 0; i < value.size(); ++i) {
     auto close = value[i] == '$' && i + 1 < value.size() && value[i + 1] == '{' ? value.find('}', i + 2)
-                                                                               : std::string_view::npos;
+                                                                                : std::string_view::npos;
     if (close == std::string_view::npos) {
       out += value[i];
       continue;

@@ -82,8 +82,8 @@ void merge_options(const ConfigSources& sources, const OptionTable& known, SiteC
       if (info.repeatable || same == out.options.end()) {
         out.options.push_back(std::move(setting));
       } else if (same->fixed && !file.site) {
-        out.warnings.push_back(fmt::format("{}: `{}` is fixed by the site ({}); ignored", setting.origin, setting.key,
-                                           same->origin));
+        out.warnings.push_back(
+            fmt::format("{}: `{}` is fixed by the site ({}); ignored", setting.origin, setting.key, same->origin));
       } else {
         *same = std::move(setting);
       }
@@ -134,8 +134,8 @@ void merge_hooks(const ConfigSources& sources, SiteConfig& out) {
     auto same =
         std::find_if(out.hooks.begin(), out.hooks.end(), [&](const HookSetting& h) { return h.name == file.name; });
     if (same != out.hooks.end() && same->fixed && !file.site) {
-      out.warnings.push_back(fmt::format("{}: the hook `{}` is fixed by the site ({}); ignored", file.path, file.name,
-                                         same->origin));
+      out.warnings.push_back(
+          fmt::format("{}: the hook `{}` is fixed by the site ({}); ignored", file.path, file.name, same->origin));
     } else if (same != out.hooks.end() && empty) {
       out.hooks.erase(same);  // an empty file of the same name disables a hook
     } else if (same != out.hooks.end()) {

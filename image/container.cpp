@@ -96,14 +96,14 @@ Error with_image_hint(const Error& e, const std::string& image) {
     return Error(fmt::format("image `{}`: {}", image, what), "the image is broken: rebuild it", e.exit_code());
   }
   if (what.find(std::strerror(EIO)) == std::string_view::npos) return e;
-  return Error(fmt::format("image `{}`: {}", image, e.what()),
-               fmt::format("the image may be corrupt: check it with `unsquashfs -s {0}` and `unsquashfs -l {0}`", image),
-               e.exit_code());
+  return Error(
+      fmt::format("image `{}`: {}", image, e.what()),
+      fmt::format("the image may be corrupt: check it with `unsquashfs -s {0}` and `unsquashfs -l {0}`", image),
+      e.exit_code());
 }
 
 // The child of a single-threaded holder: it may allocate and throw.
-int build_root(const Staging& s, const RootfsSpec& rootfs, const ContainerSpec& spec,
-               int report) {
+int build_root(const Staging& s, const RootfsSpec& rootfs, const ContainerSpec& spec, int report) {
   try {
     if (::unshare(CLONE_NEWNS) != 0) throw_errno("unshare(mount namespace)");
     auto resolved = prepare_upper_layer(s.image(), s.upper(), rootfs);

@@ -50,8 +50,8 @@ bool collect_output(int fd, Clock::time_point deadline, std::string& kept) {
 EnvList read_hook_environ(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd) return {};  // a hook may remove it: nothing to add
-  return parse_environment_file(read_regular_file(fd.get(), fmt::format("`{}` (HPCLAUNCH_HOOK_ENVIRON)", path),
-                                                  kMaxHookEnviron));
+  return parse_environment_file(
+      read_regular_file(fd.get(), fmt::format("`{}` (HPCLAUNCH_HOOK_ENVIRON)", path), kMaxHookEnviron));
 }
 
 void run_one(const ContainerSpec& spec, const HookSpec& hook, const std::string& root, const std::string& environ) {
@@ -71,10 +71,10 @@ void run_one(const ContainerSpec& spec, const HookSpec& hook, const std::string&
   std::string output;
   auto deadline = Clock::now() + std::chrono::seconds(spec.hook_timeout_s);
   bool finished = collect_output(out_read.get(), deadline, output);
-  std::optional<int> code = finished ? child.wait_for(static_cast<int>(std::max<long>(
-                                           1, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                  deadline - Clock::now()).count())))
-                                     : std::nullopt;
+  std::optional<int> code =
+      finished ? child.wait_for(static_cast<int>(std::max<long>(
+                     1, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count())))
+               : std::nullopt;
   if (!code) {
     child.terminate(1000);
     throw Error(hook_failure_message(hook, fmt::format("timed out after {} s", spec.hook_timeout_s), output),

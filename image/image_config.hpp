@@ -16,8 +16,9 @@
 namespace hl::image {
 
 enum class ImageKind { plain, hpclaunch, enroot };
-NLOHMANN_JSON_SERIALIZE_ENUM(ImageKind,
-                             {{ImageKind::plain, "plain"}, {ImageKind::hpclaunch, "hpclaunch"}, {ImageKind::enroot, "enroot"}})
+NLOHMANN_JSON_SERIALIZE_ENUM(ImageKind, {{ImageKind::plain, "plain"},
+                                         {ImageKind::hpclaunch, "hpclaunch"},
+                                         {ImageKind::enroot, "enroot"}})
 
 struct ImageConfig {
   ImageKind kind = ImageKind::plain;

@@ -34,17 +34,18 @@ std::string run_cache_path(std::string_view reference, const EnvList& env) {
   if (base.empty() || !base.starts_with('/')) {
     std::string home = env_value(env, "HOME");
     if (home.empty() || !home.starts_with('/')) {
-      throw Error(fmt::format("--image `{}`: no cache directory for the import (neither XDG_CACHE_HOME nor HOME is set)",
-                              reference),
-                  "set HOME, or import it yourself: hpclaunch import -o IMAGE.sqsh REF");
+      throw Error(
+          fmt::format("--image `{}`: no cache directory for the import (neither XDG_CACHE_HOME nor HOME is set)",
+                      reference),
+          "set HOME, or import it yourself: hpclaunch import -o IMAGE.sqsh REF");
     }
     base = home + "/.cache";
   }
   std::string_view rest = reference.substr(reference.find("://") + 3);
   std::string name;
   for (char c : rest) {
-    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-                 c == '_';
+    bool plain =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
     name += plain ? c : '+';
   }
   if (name.empty() || name.front() == '.' || name.size() > kMaxName) {

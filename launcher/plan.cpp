@@ -137,8 +137,8 @@ void plan_srun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const
   // Fewer nodes than the allocation: srun picks them per step, so the
   // holders and the ranks could land on different nodes. --relative=0 makes
   // both steps start at the allocation's first node.
-  bool subset = !env_value(c.env, "SLURM_JOB_NUM_NODES").empty() &&
-                std::stoi(nodes) < slurm_count(c.env, "SLURM_JOB_NUM_NODES");
+  bool subset =
+      !env_value(c.env, "SLURM_JOB_NUM_NODES").empty() && std::stoi(nodes) < slurm_count(c.env, "SLURM_JOB_NUM_NODES");
   if (subset) p.node_step.insert(p.node_step.begin() + 1, "--relative=0");
   p.node_step.insert(p.node_step.end(), node_cmd.begin(), node_cmd.end());
   p.app_step = {"srun", "--overlap", "-N", nodes, "-n", std::to_string(p.ntasks), "--mpi=pmix", "--kill-on-bad-exit=1"};
@@ -196,7 +196,8 @@ void plan_named(const RunOptions& o, const LaunchContext& c, LaunchPlan& p) {
   p.local_holder = false;
   auto all = expand_hostlist(env_value(c.env, "SLURM_JOB_NODELIST"));
   std::size_t count = static_cast<std::size_t>(srun_node_count(o, c, p.ntasks));
-  if (all.size() < count) throw Error(fmt::format("SLURM_JOB_NODELIST names {} nodes, the launch needs {}", all.size(), count));
+  if (all.size() < count)
+    throw Error(fmt::format("SLURM_JOB_NODELIST names {} nodes, the launch needs {}", all.size(), count));
   p.app_nodes.assign(all.begin(), all.begin() + static_cast<long>(count));
 }
 
@@ -243,8 +244,8 @@ void check_fixed_mounts(const RunOptions& o, const LaunchContext& c) {
     image::MountSpec m = image::parse_mount_option(text, c.cwd, c.env);
     for (const auto& [target, origin] : o.site.fixed_mounts) {
       if (m.target == target) {
-        throw Error(fmt::format("--mount `{}`: the mount at `{}` is fixed by the site configuration ({})", text,
-                                target, origin),
+        throw Error(fmt::format("--mount `{}`: the mount at `{}` is fixed by the site configuration ({})", text, target,
+                                origin),
                     "choose another target");
       }
     }

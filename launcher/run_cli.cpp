@@ -39,15 +39,19 @@ Examples:
 // What the container is and how each rank runs in it: run and exec alike.
 void add_container_options(CLI::App& app, RunOptions& o) {
   app.prefix_command();  // everything from PROGRAM on belongs to the program
-  app.add_option("--image", o.image,
-                 "squashfs image to run in, or docker://REF (run: imported once; with --name: only to make the container)");
-  app.add_option("--mount", o.mounts, "bind SRC (host) at DST (options ro, rw, rbind, nofail, x-create=dir|file), or an fstab line; repeatable")
+  app.add_option(
+      "--image", o.image,
+      "squashfs image to run in, or docker://REF (run: imported once; with --name: only to make the container)");
+  app.add_option(
+         "--mount", o.mounts,
+         "bind SRC (host) at DST (options ro, rw, rbind, nofail, x-create=dir|file), or an fstab line; repeatable")
       ->type_name("SRC:DST[:OPTS]")
       ->allow_extra_args(false);  // one value per --mount: the program follows
   app.add_option("--env", o.env, "set a variable for the ranks; wins over the image's; repeatable")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
-  app.add_option("--workdir", o.workdir, "directory the ranks start in (default: the image's WorkingDir, else the current one)");
+  app.add_option("--workdir", o.workdir,
+                 "directory the ranks start in (default: the image's WorkingDir, else the current one)");
   app.add_option("--entrypoint", o.entrypoint, "run PROG as the image's entrypoint instead of its own")
       ->type_name("PROG");
   app.add_flag("--no-entrypoint", o.no_entrypoint, "without a program run only the image's Cmd");
@@ -73,7 +77,8 @@ void add_container_options(CLI::App& app, RunOptions& o) {
   app.add_flag("--report-bindings", o.report_bindings, "print each rank's cores, like mpirun --report-bindings");
   app.add_flag("--root", o.root, "be uid 0 inside, with chown, setuid & co. faked (to install software)");
   app.add_flag("--writable", o.writable, "accept writes anywhere in the container, the image's own files too");
-  app.add_option("--name", o.name, "keep the container under this name for later launches (for the job's life in Slurm)");
+  app.add_option("--name", o.name,
+                 "keep the container under this name for later launches (for the job's life in Slurm)");
   app.add_option("--idle-timeout", o.idle_timeout_s, "outside Slurm: stop a named container after this long unused")
       ->default_val(600);
   app.add_option("--join-timeout", o.join_timeout_s, "seconds ranks and holders wait for each other")->default_val(120);
@@ -92,16 +97,17 @@ void add_launch_options(CLI::App& app, RunOptions& o) {
   app.add_option("--ntasks-per-node", o.ntasks_per_node, "with srun: ranks per node");
   app.add_option("--distribution", o.distribution, "with srun: task distribution (block, cyclic, ...)");
   app.add_option("--cpu-bind", o.cpu_bind, "with srun: Slurm's binding instead of none");
-  app.add_flag("--insecure", o.insecure, "with --image docker://...: talk plain HTTP to the registry (test registries)");
+  app.add_flag("--insecure", o.insecure,
+               "with --image docker://...: talk plain HTTP to the registry (test registries)");
   app.add_flag("--dry-run", o.dry_run, "print the plan (steps, commands, mounts, env) and exit");
   app.add_flag("--json", o.json, "machine-readable output (the plan with --dry-run, a summary otherwise)");
 }
 
-// The configuration files are read before the command line is parsed (a
-// broken one is an error even with --help: it would break every launch).
+// The configuration files are read once the command line parsed (--help
+// works whatever they say), then fill in what it did not give.
 std::optional<RunOptions> parse(CLI::App& app, RunOptions& o, int argc, char** argv, const char* help_command) {
-  config::SiteConfig config = load_site_config(app, environment_of_this_process());
   if (!parse_command_line(app, argc, argv, help_command)) return std::nullopt;
+  config::SiteConfig config = load_site_config(app, environment_of_this_process());
   apply_config_options(app, config);
   o.command = app.remaining();
   if (!o.command.empty() && o.command.front() == "--") o.command.erase(o.command.begin());
@@ -134,8 +140,7 @@ std::string describe_effective_config(const EnvList& env) {
 
 std::optional<RunOptions> parse_exec_options(int argc, char** argv) {
   RunOptions o;
-  CLI::App app{"hpclaunch exec: run as one task of srun or mpirun, in the node's shared container",
-               "hpclaunch exec"};
+  CLI::App app{"hpclaunch exec: run as one task of srun or mpirun, in the node's shared container", "hpclaunch exec"};
   app.footer(kExecFooter);
   add_container_options(app, o);
   return parse(app, o, argc, argv, "hpclaunch exec");

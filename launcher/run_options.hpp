@@ -20,9 +20,9 @@ enum class Launcher { automatic, mpirun, srun };
 // What the site and user configuration (config/) adds to a launch besides
 // option defaults: environ.d, mounts.d, hooks.d, and what the site fixed.
 struct SiteInputs {
-  EnvList env;                                   // environ.d, in order; values may hold ${VAR}
-  std::vector<std::pair<std::string, std::string>> fixed_env;  // key, origin: --env may not change these
-  std::vector<image::MountSpec> mounts;          // after the defaults, before --mount
+  EnvList env;                                                    // environ.d, in order; values may hold ${VAR}
+  std::vector<std::pair<std::string, std::string>> fixed_env;     // key, origin: --env may not change these
+  std::vector<image::MountSpec> mounts;                           // after the defaults, before --mount
   std::vector<std::pair<std::string, std::string>> fixed_mounts;  // target, origin
   std::vector<image::HookSpec> hooks;
 };
@@ -71,9 +71,9 @@ struct LaunchContext {
   EnvList env;  // the front end's environment
   std::string cwd;
   uid_t uid = 0;
-  std::string self;   // absolute path of the hpclaunch binary
-  std::string nonce;  // random: names this launch's directories (never on a command line)
-  std::string host;   // this machine's name
+  std::string self;         // absolute path of the hpclaunch binary
+  std::string nonce;        // random: names this launch's directories (never on a command line)
+  std::string host;         // this machine's name
   std::string runtime_dir;  // this user's private runtime dir here (common/private_dir.hpp)
   int local_cpus = 1;
   // Slurm's TaskPlugin can bind (task/affinity, task/cgroup): only then is

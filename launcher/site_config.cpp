@@ -71,8 +71,9 @@ void apply_config_options(CLI::App& app, const config::SiteConfig& config) {
     }
     const config::OptionSetting& last = *config.option(setting.key);
     if (given && last.fixed) {
-      throw Error(fmt::format("--{} is fixed by the site configuration ({}) to `{}`", last.key, last.origin, last.value),
-                  fmt::format("leave --{} out", last.key));
+      throw Error(
+          fmt::format("--{} is fixed by the site configuration ({}) to `{}`", last.key, last.origin, last.value),
+          fmt::format("leave --{} out", last.key));
     }
     if (!given) set_results(opt, {last.value}, last.origin);
   }

@@ -75,8 +75,8 @@ JoinRequest request_from_environment(const EnvList& env) {
 }
 
 bool kept_by_cleanenv(std::string_view key) {
-  static constexpr std::string_view kKept[] = {"TERM", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR",
-                                               "CUDA_VISIBLE_DEVICES"};
+  static constexpr std::string_view kKept[] = {
+      "TERM", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "CUDA_VISIBLE_DEVICES"};
   for (auto k : kKept) {
     if (key == k) return true;
   }

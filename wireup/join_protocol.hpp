@@ -25,8 +25,8 @@ NLOHMANN_JSON_SERIALIZE_ENUM(RequestKind, {{RequestKind::join, "join"},
 
 struct JoinRequest {
   RequestKind kind = RequestKind::join;
-  bool root_view = false;            // --root: the container's root view, not the user view
-  devices::BindingOptions binding;   // how this launch's ranks are bound
+  bool root_view = false;           // --root: the container's root view, not the user view
+  devices::BindingOptions binding;  // how this launch's ranks are bound
   int rank = -1;
   int local_rank = -1;
   int local_size = 0;                // ranks expected on this node; 0 = unknown
@@ -39,13 +39,13 @@ struct JoinReply {
   bool ok = false;
   std::string error;
   std::string hint;
-  EnvList image_env;  // from the image's /etc/environment
-  EnvList hook_env;   // what the node's hooks added (HPCLAUNCH_HOOK_ENVIRON)
-  std::vector<std::string> argv;  // what the rank runs (image::rank_command)
-  std::string image_workdir;      // the image's WorkingDir, "" for none
+  EnvList image_env;                  // from the image's /etc/environment
+  EnvList hook_env;                   // what the node's hooks added (HPCLAUNCH_HOOK_ENVIRON)
+  std::vector<std::string> argv;      // what the rank runs (image::rank_command)
+  std::string image_workdir;          // the image's WorkingDir, "" for none
   std::vector<std::string> warnings;  // printed once, by rank 0
-  int exit_code = 0;         // with !ok: the status the rank exits with
-  std::string binding;       // devices::RankBinding as JSON, "" for none
+  int exit_code = 0;                  // with !ok: the status the rank exits with
+  std::string binding;                // devices::RankBinding as JSON, "" for none
   std::vector<std::string> library_dirs;
   std::vector<std::string> bin_dirs;
   nlohmann::json status;  // the answer to a status request
@@ -67,13 +67,13 @@ JoinRequest request_from_environment(const EnvList& env);
 
 // The layers of a rank's environment, lowest first (README: "Environment").
 struct EnvLayers {
-  EnvList own;     // the rank's own (host) variables
-  EnvList image;   // the image's /etc/environment (PATH, LD_LIBRARY_PATH ... come from it)
-  EnvList site;    // environ.d, then the hooks' (values may hold ${VAR}: the environment so far)
-  EnvList device;  // CUDA_VISIBLE_DEVICES, UCX_NET_DEVICES ... of the binding plan
-  EnvList user;    // --env
-  bool cleanenv = false;              // of `own`, only the keep-list and the launcher's variables
-  std::vector<std::string> unset;     // --unset-env NAME or PREFIX*: taken out of own, image and site
+  EnvList own;                     // the rank's own (host) variables
+  EnvList image;                   // the image's /etc/environment (PATH, LD_LIBRARY_PATH ... come from it)
+  EnvList site;                    // environ.d, then the hooks' (values may hold ${VAR}: the environment so far)
+  EnvList device;                  // CUDA_VISIBLE_DEVICES, UCX_NET_DEVICES ... of the binding plan
+  EnvList user;                    // --env
+  bool cleanenv = false;           // of `own`, only the keep-list and the launcher's variables
+  std::vector<std::string> unset;  // --unset-env NAME or PREFIX*: taken out of own, image and site
 };
 
 // The rank's environment. The rank's own launcher variables (SLURM_*,

@@ -52,9 +52,9 @@ TEST(ImageConfig, EnrootImagesRunTheirRcScript) {
 TEST(ImageConfig, BadConfigIsOneLine) {
   EXPECT_EQ(hl::testing::error_text([] { image_config_from_files(std::string("[1]"), std::nullopt, "/i.sqsh"); }),
             "image `/i.sqsh`: `/.hpclaunch/config.json` is not a JSON object");
-  EXPECT_EQ(hl::testing::error_text(
-                [] { image_config_from_files(std::string(R"({"Cmd": "x"})"), std::nullopt, "/i.sqsh"); }),
-            "image `/i.sqsh`: `/.hpclaunch/config.json` has a bad `Cmd`");
+  EXPECT_EQ(
+      hl::testing::error_text([] { image_config_from_files(std::string(R"({"Cmd": "x"})"), std::nullopt, "/i.sqsh"); }),
+      "image `/i.sqsh`: `/.hpclaunch/config.json` has a bad `Cmd`");
   EXPECT_THROW(image_config_from_files(std::string(R"({"Entrypoint": [1]})"), std::nullopt, "i"), Error);
   EXPECT_THROW(image_config_from_files(std::string("{not json"), std::nullopt, "i"), Error);
 }
@@ -63,11 +63,9 @@ TEST(ImageConfig, RankCommandFollowsTheTable) {
   ImageConfig c = imported();
   EXPECT_EQ(rank_command(c, with({}), "i"), (Argv{"/entry.sh", "serve", "--port", "80"}));
   EXPECT_EQ(rank_command(c, with({"hostname"}), "i"), Argv{"hostname"}) << "a program alone";
-  EXPECT_EQ(rank_command(c, with({"hostname"}, EntrypointMode::image, true), "i"),
-            (Argv{"/entry.sh", "hostname"}));
+  EXPECT_EQ(rank_command(c, with({"hostname"}, EntrypointMode::image, true), "i"), (Argv{"/entry.sh", "hostname"}));
   EXPECT_EQ(rank_command(c, with({}, EntrypointMode::replace, false, "/bin/env"), "i"), Argv{"/bin/env"});
-  EXPECT_EQ(rank_command(c, with({"-i"}, EntrypointMode::replace, false, "/bin/env"), "i"),
-            (Argv{"/bin/env", "-i"}));
+  EXPECT_EQ(rank_command(c, with({"-i"}, EntrypointMode::replace, false, "/bin/env"), "i"), (Argv{"/bin/env", "-i"}));
   EXPECT_EQ(rank_command(c, with({}, EntrypointMode::none), "i"), (Argv{"serve", "--port", "80"}));
   EXPECT_EQ(rank_command(c, with({"hostname"}, EntrypointMode::none), "i"), Argv{"hostname"});
 }
@@ -98,7 +96,8 @@ TEST(Hooks, FailureQuotesTheTailOfTheOutputOnOneLine) {
   HookSpec hook{"10-mpi.sh", "/site/hooks.d/10-mpi.sh", "/site/hooks.d/10-mpi.sh"};
   EXPECT_EQ(hook_failure_message(hook, "exit 3", "starting\n\n  no libmpi.so.40 on the host\r\n"),
             "hook `10-mpi.sh` (/site/hooks.d/10-mpi.sh) failed (exit 3): starting; no libmpi.so.40 on the host");
-  EXPECT_EQ(hook_failure_message(hook, "SIGKILL", ""), "hook `10-mpi.sh` (/site/hooks.d/10-mpi.sh) failed (SIGKILL) with no output");
+  EXPECT_EQ(hook_failure_message(hook, "SIGKILL", ""),
+            "hook `10-mpi.sh` (/site/hooks.d/10-mpi.sh) failed (SIGKILL) with no output");
   std::string flood;
   for (int i = 0; i < 1000; ++i) flood += "line " + std::to_string(i) + "\x1b[31m\n";
   std::string message = hook_failure_message(hook, "exit 1", flood);

@@ -140,8 +140,7 @@ TEST(Plan, SrunPassesUserOptionsAndNeverUsesMoreNodesThanRanks) {
 }
 
 TEST(Plan, NodeStepWrapperForTests) {
-  LaunchPlan p =
-      make_plan(with_hostfile(), context({{"HPCLAUNCH_NODE_STEP_WRAPPER", "strace -ff -o /tmp/t/trace"}}));
+  LaunchPlan p = make_plan(with_hostfile(), context({{"HPCLAUNCH_NODE_STEP_WRAPPER", "strace -ff -o /tmp/t/trace"}}));
   auto it = std::find(p.node_step.begin(), p.node_step.end(), "strace");
   ASSERT_NE(it, p.node_step.end());
   EXPECT_EQ(*(it + 4), "/opt/hl/hpclaunch-node");
@@ -290,7 +289,9 @@ TEST(Plan, TextAndJsonShowStepsAndMounts) {
 }
 
 TEST(Plan, NamedContainerInAJob) {
-  auto c = context({{"SLURM_JOB_ID", "77"}, {"SLURM_JOB_NUM_NODES", "4"}, {"SLURM_JOB_NODELIST", "node[1-4]"},
+  auto c = context({{"SLURM_JOB_ID", "77"},
+                    {"SLURM_JOB_NUM_NODES", "4"},
+                    {"SLURM_JOB_NODELIST", "node[1-4]"},
                     {"SLURMD_NODENAME", "vm"}});
   RunOptions o = options(8);
   o.name = "dev";

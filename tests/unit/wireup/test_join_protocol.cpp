@@ -105,7 +105,9 @@ TEST(JoinProtocol, SiteEnvironmentComesAfterTheImageAndExpands) {
   EnvLayers layers;
   layers.own = {{"PATH", "/host/bin"}, {"SLURM_PROCID", "3"}};
   layers.image = {{"PATH", "/usr/bin"}, {"LANG", "C"}};
-  layers.site = {{"PATH", "/opt/site/bin:${PATH}"}, {"LANG", "C.UTF-8"}, {"RANK_DIR", "/scratch/${SLURM_PROCID}"},
+  layers.site = {{"PATH", "/opt/site/bin:${PATH}"},
+                 {"LANG", "C.UTF-8"},
+                 {"RANK_DIR", "/scratch/${SLURM_PROCID}"},
                  {"SLURM_PROCID", "0"}};
   layers.user = {{"LANG", "de_DE.UTF-8"}};
   auto env = compose_environment(layers);
@@ -119,12 +121,17 @@ TEST(JoinProtocol, SiteEnvironmentComesAfterTheImageAndExpands) {
 TEST(JoinProtocol, CleanenvKeepsTheKeepListAndTheLaunchers) {
   EnvLayers layers;
   layers.cleanenv = true;
-  layers.own = {{"TERM", "xterm"}, {"HOME", "/home/u"}, {"LC_ALL", "C"}, {"PYTHONPATH", "/host/py"},
-                {"SLURM_JOB_ID", "9"}, {"OMPI_MCA_x", "1"}, {"LD_PRELOAD", "/host/lib.so"}};
+  layers.own = {{"TERM", "xterm"},
+                {"HOME", "/home/u"},
+                {"LC_ALL", "C"},
+                {"PYTHONPATH", "/host/py"},
+                {"SLURM_JOB_ID", "9"},
+                {"OMPI_MCA_x", "1"},
+                {"LD_PRELOAD", "/host/lib.so"}};
   layers.image = {{"PATH", "/usr/bin"}};
   layers.user = {{"PYTHONPATH", "/mine"}};
   auto env = compose_environment(layers);
-  std::vector<std::string> expected = {"TERM=xterm", "HOME=/home/u",     "LC_ALL=C",     "SLURM_JOB_ID=9",
+  std::vector<std::string> expected = {"TERM=xterm",   "HOME=/home/u",  "LC_ALL=C",        "SLURM_JOB_ID=9",
                                        "OMPI_MCA_x=1", "PATH=/usr/bin", "PYTHONPATH=/mine"};
   EXPECT_EQ(env, expected);
   EXPECT_TRUE(kept_by_cleanenv("USER"));
@@ -133,8 +140,8 @@ TEST(JoinProtocol, CleanenvKeepsTheKeepListAndTheLaunchers) {
 
 TEST(JoinProtocol, UnsetEnvTakesNamesAndPrefixes) {
   EnvLayers layers;
-  layers.own = {{"CONDA_PREFIX", "/c"}, {"CONDA_SHLVL", "1"}, {"CONDAX", "x"}, {"PYTHONPATH", "/p"},
-                {"SLURM_PROCID", "0"}};
+  layers.own = {
+      {"CONDA_PREFIX", "/c"}, {"CONDA_SHLVL", "1"}, {"CONDAX", "x"}, {"PYTHONPATH", "/p"}, {"SLURM_PROCID", "0"}};
   layers.image = {{"PYTHONPATH", "/img"}, {"CONDA_DEFAULT_ENV", "base"}};
   layers.site = {{"PYTHONPATH", "/site"}};
   layers.user = {{"PYTHONPATH", "/mine"}};
