@@ -177,7 +177,7 @@ std::unique_ptr<Container> Container::build(UniqueFd image_fd, std::uint64_t ima
   // opener lives in another user namespace than the mount (EINVAL).
   UniqueFd fuse_dev = open_fuse_device();
   c->server_ = std::make_unique<SquashfsServer>(std::move(image_fd), image_size, std::move(fuse_dev), staging.image(),
-                                                spec.image);
+                                                spec.image, node.image_offset);
 
   RootfsSpec rootfs{add_node_mounts(spec.mounts, node.mounts), node.device_nodes, node.user};
   auto [ours, theirs] = message_socket_pair();

@@ -19,7 +19,8 @@ class Container {
   // (mounts, staging dir, build child) is undone before the error propagates.
   // `image_fd` is the image named by spec.image, already checked;
   // node.staging_dir an empty private directory (the caller removes it).
-  // `image_size`: the length rank 0 saw (the fd's file was checked against it).
+  // `image_size`: the squashfs's length as rank 0 saw it (the fd's file was
+  // checked against it); it starts at node.image_offset (a SIF's partition).
   static std::unique_ptr<Container> build(UniqueFd image_fd, std::uint64_t image_size, const ContainerSpec& spec,
                                           const NodeSetup& node);
 

@@ -47,6 +47,7 @@ struct NodeSetup {
   UserEntry user;                         // gets /etc/passwd and /etc/group entries
   std::string host_path;                  // this node's PATH (where host tools such as nvidia-smi are)
   std::string staging_dir;                // private, node-local, empty: the root is assembled here
+  std::uint64_t image_offset = 0;         // where the squashfs starts in the file (a SIF's partition)
 };
 
 }  // namespace hl::image
