@@ -103,22 +103,27 @@ void add_launch_options(CLI::App& app, RunOptions& o) {
   app.add_flag("--json", o.json, "machine-readable output (the plan with --dry-run, a summary otherwise)");
 }
 
+void make_run_app(CLI::App& app, RunOptions& o) {
+  app.footer(kRunFooter);
+  add_launch_options(app, o);
+  add_container_options(app, o);
+}
+
 // The configuration files are read once the command line parsed (--help
 // works whatever they say), then fill in what it did not give.
 std::optional<RunOptions> parse(CLI::App& app, RunOptions& o, int argc, char** argv, const char* help_command) {
   if (!parse_command_line(app, argc, argv, help_command)) return std::nullopt;
-  config::SiteConfig config = load_site_config(app, environment_of_this_process());
+  // The keys are run's long options, for exec too (a site's `launcher =`
+  // must not break companion tasks, which just do not use it).
+  RunOptions unused;
+  CLI::App run_app;
+  make_run_app(run_app, unused);
+  config::SiteConfig config = load_site_config(option_table(run_app), environment_of_this_process());
   apply_config_options(app, config);
   o.command = app.remaining();
   if (!o.command.empty() && o.command.front() == "--") o.command.erase(o.command.begin());
   o.site = site_inputs(config);
   return o;
-}
-
-void make_run_app(CLI::App& app, RunOptions& o) {
-  app.footer(kRunFooter);
-  add_launch_options(app, o);
-  add_container_options(app, o);
 }
 
 }  // namespace
@@ -134,8 +139,7 @@ std::string describe_effective_config(const EnvList& env) {
   RunOptions o;
   CLI::App app{"hpclaunch", "hpclaunch"};
   make_run_app(app, o);
-  config::SiteConfig config = config::merge_config(config::read_config_sources(env), option_table(app), env);
-  return config::describe_config(config);
+  return config::describe_config(config::merge_config(config::read_config_sources(env), option_table(app), env));
 }
 
 std::optional<RunOptions> parse_exec_options(int argc, char** argv) {

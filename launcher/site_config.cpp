@@ -37,14 +37,14 @@ config::OptionTable option_table(const CLI::App& app) {
   for (const CLI::Option* opt : app.get_options()) {
     for (const auto& name : opt->get_lnames()) {
       if (name == "help") continue;
-      table[name] = config::OptionInfo{opt->get_type_size() == 0, opt->get_items_expected_max() > 1};
+      table[name] = config::OptionInfo{opt->get_expected_max() == 0, opt->get_items_expected_max() > 1};
     }
   }
   return table;
 }
 
-config::SiteConfig load_site_config(const CLI::App& app, const EnvList& env) {
-  config::SiteConfig config = config::merge_config(config::read_config_sources(env), option_table(app), env);
+config::SiteConfig load_site_config(const config::OptionTable& known, const EnvList& env) {
+  config::SiteConfig config = config::merge_config(config::read_config_sources(env), known, env);
   for (const auto& w : config.warnings) log::warn("{}", w);
   return config;
 }
@@ -55,7 +55,7 @@ void apply_config_options(CLI::App& app, const config::SiteConfig& config) {
     if (std::find(done.begin(), done.end(), setting.key) != done.end()) continue;
     done.push_back(setting.key);
     CLI::Option* opt = long_option(app, setting.key);
-    if (opt == nullptr) continue;  // merge_config checked the keys against this app's table
+    if (opt == nullptr) continue;  // a run option exec does not have (merge_config checked the key)
     bool given = opt->count() > 0;
     if (opt->get_items_expected_max() > 1) {
       std::vector<std::string> values;

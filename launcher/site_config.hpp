@@ -13,10 +13,11 @@ namespace hl::launcher {
 // The keys hpclaunch.conf may set: the app's long options (not --help).
 config::OptionTable option_table(const CLI::App& app);
 
-// Reads and merges both configuration directories for `app`'s options.
-config::SiteConfig load_site_config(const CLI::App& app, const EnvList& env);
+// Reads and merges both configuration directories (keys checked against
+// `known`), printing the warnings of user entries a fixed one overrode.
+config::SiteConfig load_site_config(const config::OptionTable& known, const EnvList& env);
 
-// After app.parse(): every configured option the command line did not give
+// After app.parse(): every configured option of `app` the command line did not give
 // gets the configuration's value (repeatable ones: the configuration's
 // first, then the command line's). Throws hl::Error when the command line
 // gives an option the site fixed.

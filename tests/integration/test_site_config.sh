@@ -15,6 +15,7 @@ cat >"$site/hpclaunch.conf" <<'CONF'
 # defaults for long options
 contain = true
 env = FROM_CONF=conf
+launcher = mpirun
 CONF
 cat >"$site/environ.d/10-site.env" <<'ENV'
 SITE_VAR=site
@@ -54,6 +55,11 @@ grep -q "warning: .*user/hpclaunch/environ.d/10-site.env:2: .LOCKED. is fixed by
 # The host's /tmp took the writes: the user's hpclaunch.conf turned the site's contain off.
 ls /tmp/hl-site-* >/dev/null 2>&1 || fail "the user's contain = false did not win"
 rm -f /tmp/hl-site-*
+
+echo "(1b) companion mode reads it too (and ignores run's launch options)"
+launch exec --image "$IMAGE" sh -c 'echo "exec: $SITE_VAR $FROM_CONF"'
+expect_eq 0 "$code" "exit status of hpclaunch exec"
+has "exec: user conf" "hpclaunch exec with the configuration"
 
 echo "(2) the command line wins over hpclaunch.conf, not over fixed entries"
 launch -n 1 --image "$IMAGE" --contain --env FROM_CONF=cli sh -c 'echo $FROM_CONF'
