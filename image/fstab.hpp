@@ -1,7 +1,8 @@
 #pragma once
 // fstab-style mount lines in enroot's dialect (its doc/image-format.md): the
-// site's and the user's mounts.d/*.fstab, an enroot image's /etc/fstab, and
-// --mount values that hold a blank. Pure: unit-tested and fuzzed.
+// site's and the user's mounts.d/*.fstab and --mount values that hold a
+// blank (an enroot image's own /etc/fstab is not applied: it would let an
+// image choose host paths to bind). Pure: unit-tested and fuzzed.
 //
 //   SRC DST [TYPE [OPTIONS [FREQ [PASSNO]]]]
 //
