@@ -44,6 +44,21 @@ std::optional<std::pair<std::string, std::string>> split_assignment(std::string_
   return std::pair{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
 }
 
+std::string expand_variables(std::string_view value, const EnvList& env) {
+  std::string out;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    auto close = value[i] == '$' && i + 1 < value.size() && value[i + 1] == '{' ? value.find('}', i + 2)
+                                                                                : std::string_view::npos;
+    if (close == std::string_view::npos) {
+      out += value[i];
+      continue;
+    }
+    out += env_value(env, value.substr(i + 2, close - i - 2));
+    i = close;
+  }
+  return out;
+}
+
 EnvList environment_of_this_process() {
   EnvList env;
   for (char** e = environ; *e != nullptr; ++e) {

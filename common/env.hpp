@@ -26,6 +26,10 @@ std::vector<std::string> env_assignments(const EnvList& env);
 // "KEY=VALUE" (the value may hold '='); nullopt without '=' or with an empty KEY.
 std::optional<std::pair<std::string, std::string>> split_assignment(std::string_view text);
 
+// ${VAR} in `value` from `env` (unset: empty, as a shell would); a `$` not
+// followed by `{...}` stays as it is.
+std::string expand_variables(std::string_view value, const EnvList& env);
+
 // This process's environment (environ), in order.
 EnvList environment_of_this_process();
 

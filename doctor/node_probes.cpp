@@ -119,9 +119,10 @@ std::string probe_user_namespace() {
   uid_t uid = ::getuid();
   gid_t gid = ::getgid();
   enter_scratch_namespace();
-  return fmt::format("unshare(USER|NS) with uid {} and gid {} mapped to root, a nested one mapping them back; a "
-                     "tmpfs mounted",
-                     uid, gid);
+  return fmt::format(
+      "unshare(USER|NS) with uid {} and gid {} mapped to root, a nested one mapping them back; a "
+      "tmpfs mounted",
+      uid, gid);
 }
 
 // The container resolves image paths with RESOLVE_IN_ROOT (image/rootfs.cpp).
@@ -207,11 +208,11 @@ std::string probe_image_mount(const wireup::LaunchSpec& launch) {
   auto metadata = image::read_image_metadata(launch.container.image, &image_fd);
   wireup::NodeFacts facts = wireup::discover_node_facts(launch, dirname_of(dir.path()));
   facts.setup.staging_dir = dir.dir().subdir("staging").path();
-  auto container = image::Container::build(std::move(image_fd), metadata.size, launch.container, facts.setup);
+  facts.setup.image_offset = metadata.squashfs_offset;
+  auto container = image::Container::build(std::move(image_fd), metadata.squashfs_size, launch.container, facts.setup);
   std::string path = env_value(container->image_environment(), "PATH");
   return fmt::format("`{}` mounted and the container built ({} mounts); its PATH={}", metadata.path,
-                     launch.container.mounts.size() + facts.setup.mounts.size(),
-                     path);
+                     launch.container.mounts.size() + facts.setup.mounts.size(), path);
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "common/message_socket.hpp"
 #include "common/scope_guard.hpp"
 #include "common/strings.hpp"
+#include "image/hooks.hpp"
 #include "image/rootfs.hpp"
 #include "image/user_namespace.hpp"
 
@@ -55,8 +56,18 @@ void mount_staging_tmpfs(const Staging& s) {
 // runs ldconfig).
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-void check_program(const ContainerSpec& spec, const EnvList& image_env) {
-  if (spec.program.empty()) return;
+// Where the ranks start: --workdir, else the image's WorkingDir, else the cwd.
+std::string effective_workdir(const ContainerSpec& spec, const ImageConfig& config) {
+  if (spec.workdir_given || config.workdir.empty()) return spec.workdir;
+  return config.workdir;
+}
+
+void check_program(const ContainerSpec& spec, const ImageConfig& config, const EnvList& image_env) {
+  if (spec.skip_program_check) return;
+  // The first launch's command: a typo (or an image without Entrypoint or
+  // Cmd and no program given) is one line per node, not one per rank.
+  std::string program = rank_command(config, spec.command, spec.image).front();
+  std::string workdir = effective_workdir(spec, config);
   std::string path = env_value(image_env, "PATH");
   // An I/O error is the image failing to read (a corrupt one), not a
   // missing program: say which.
@@ -65,15 +76,14 @@ void check_program(const ContainerSpec& spec, const EnvList& image_env) {
     if (errno == EIO) throw system_error(EIO, "look up the program in the image at", candidate);
     return false;
   };
-  if (spec.program.find('/') != std::string::npos) {
-    if (found(spec.program.front() == '/' ? spec.program : spec.workdir + "/" + spec.program)) return;
+  if (program.find('/') != std::string::npos) {
+    if (found(program.front() == '/' ? program : workdir + "/" + program)) return;
   } else {
     for (const auto& dir : split(path, ':')) {
-      if (found((dir.empty() ? "." : dir) + "/" + spec.program)) return;
+      if (found((dir.empty() ? "." : dir) + "/" + program)) return;
     }
   }
-  throw Error(fmt::format("program `{}` not found in the container (PATH={}, workdir {})", spec.program, path,
-                          spec.workdir),
+  throw Error(fmt::format("program `{}` not found in the container (PATH={}, workdir {})", program, path, workdir),
               "check the name, or that the image contains it", 127);
 }
 
@@ -86,14 +96,14 @@ Error with_image_hint(const Error& e, const std::string& image) {
     return Error(fmt::format("image `{}`: {}", image, what), "the image is broken: rebuild it", e.exit_code());
   }
   if (what.find(std::strerror(EIO)) == std::string_view::npos) return e;
-  return Error(fmt::format("image `{}`: {}", image, e.what()),
-               fmt::format("the image may be corrupt: check it with `unsquashfs -s {0}` and `unsquashfs -l {0}`", image),
-               e.exit_code());
+  return Error(
+      fmt::format("image `{}`: {}", image, e.what()),
+      fmt::format("the image may be corrupt: check it with `unsquashfs -s {0}` and `unsquashfs -l {0}`", image),
+      e.exit_code());
 }
 
 // The child of a single-threaded holder: it may allocate and throw.
-int build_root(const Staging& s, const RootfsSpec& rootfs, const ContainerSpec& spec,
-               int report) {
+int build_root(const Staging& s, const RootfsSpec& rootfs, const ContainerSpec& spec, int report) {
   try {
     if (::unshare(CLONE_NEWNS) != 0) throw_errno("unshare(mount namespace)");
     auto resolved = prepare_upper_layer(s.image(), s.upper(), rootfs);
@@ -101,18 +111,24 @@ int build_root(const Staging& s, const RootfsSpec& rootfs, const ContainerSpec& 
     populate_root(s.root(), rootfs, resolved);
     // Without --writable the image stays read-only (the binds keep their own
     // modes); the upper layer then only holds what we prepared in it.
+    // Site hooks (hooks.d) see the finished root before the ranks do, in
+    // this mount namespace (so what they mount is the ranks'), with the
+    // host still reachable: the host MPI they bind lies there.
+    EnvList hook_env = run_hooks(spec, s.root(), s.dir);
     if (!spec.writable) make_root_read_only(s.root());
     EnvList env = read_image_environment(s.root());
+    ImageConfig config = image_config_from_files(read_image_text_file(s.root(), "/.hpclaunch/config.json"),
+                                                 read_image_text_file(s.root(), "/etc/rc"), spec.image);
     pivot_into(s.root());
     // The host's /tmp (or $TMPDIR) bound into the root brought a copy of the
     // staging tmpfs along; the ranks have no business there.
     ::umount2(s.dir.c_str(), MNT_DETACH);
     if (!env_has(env, "PATH")) env_set(env, "PATH", kDefaultPath);
-    check_program(spec, env);
+    check_program(spec, config, env);
     UniqueFd mntns(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
     if (!mntns) throw_errno("open", "/proc/self/ns/mnt");
     int fd = mntns.get();
-    send_message(report, to_wire({{"env", env}}), std::span(&fd, 1));
+    send_message(report, to_wire({{"env", env}, {"config", config}, {"hook_env", hook_env}}), std::span(&fd, 1));
     return 0;
   } catch (const Error& e) {
     send_message(report, error_to_json(e).dump());
@@ -161,7 +177,7 @@ std::unique_ptr<Container> Container::build(UniqueFd image_fd, std::uint64_t ima
   // opener lives in another user namespace than the mount (EINVAL).
   UniqueFd fuse_dev = open_fuse_device();
   c->server_ = std::make_unique<SquashfsServer>(std::move(image_fd), image_size, std::move(fuse_dev), staging.image(),
-                                                spec.image);
+                                                spec.image, node.image_offset);
 
   RootfsSpec rootfs{add_node_mounts(spec.mounts, node.mounts), node.device_nodes, node.user};
   auto [ours, theirs] = message_socket_pair();
@@ -179,6 +195,8 @@ std::unique_ptr<Container> Container::build(UniqueFd image_fd, std::uint64_t ima
   if (report.fds.size() != 1) throw Error("container build child sent no mount namespace");
   c->mntns_ = std::move(report.fds[0]);
   c->image_env_ = reply.value("env", EnvList{});
+  c->hook_env_ = reply.value("hook_env", EnvList{});
+  c->image_config_ = reply.at("config").get<ImageConfig>();
   return c;
 }
 

@@ -6,11 +6,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "common/error.hpp"
 #include "common/strings.hpp"
+#include "image/sif.hpp"
 
 namespace hl::image {
 namespace {
@@ -25,12 +27,29 @@ UniqueFd open_image(const std::string& path) {
   return fd;
 }
 
-SuperblockBytes read_superblock(int fd, const std::string& path) {
+SuperblockBytes read_superblock(int fd, const std::string& path, std::uint64_t offset) {
   SuperblockBytes bytes{};
-  ssize_t n = ::pread(fd, bytes.data(), bytes.size(), 0);
+  ssize_t n = ::pread(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
   if (n < 0) throw_errno("read image", path);
   parse_superblock(std::span(bytes.data(), static_cast<std::size_t>(n)), path);
   return bytes;
+}
+
+std::vector<std::uint8_t> read_exactly(int fd, std::uint64_t offset, std::size_t size, const std::string& path) {
+  std::vector<std::uint8_t> bytes(size);
+  ssize_t n = ::pread(fd, bytes.data(), size, static_cast<off_t>(offset));
+  if (n < 0) throw_errno("read image", path);
+  bytes.resize(static_cast<std::size_t>(n));
+  return bytes;
+}
+
+// A SIF's squashfs partition, or the whole file.
+SifPartition locate_squashfs(int fd, std::uint64_t file_size, const std::string& path) {
+  auto header = read_exactly(fd, 0, kSifHeaderSize, path);
+  if (!is_sif(header)) return {0, file_size};
+  SifHeader sif = parse_sif_header(header, file_size, path);
+  auto descriptors = read_exactly(fd, sif.descriptors_offset, sif.descriptors_total * kSifDescriptorSize, path);
+  return find_sif_squashfs(descriptors, file_size, path);
 }
 
 }  // namespace
@@ -38,6 +57,8 @@ SuperblockBytes read_superblock(int fd, const std::string& path) {
 void to_json(nlohmann::json& j, const ImageMetadata& m) {
   j = {{"path", m.path},
        {"size", m.size},
+       {"squashfs_offset", m.squashfs_offset},
+       {"squashfs_size", m.squashfs_size},
        {"mtime_ns", m.mtime_ns},
        {"superblock", to_hex(m.superblock.data(), m.superblock.size())}};
 }
@@ -45,6 +66,8 @@ void to_json(nlohmann::json& j, const ImageMetadata& m) {
 void from_json(const nlohmann::json& j, ImageMetadata& m) {
   m.path = j.at("path").get<std::string>();
   m.size = j.at("size").get<std::uint64_t>();
+  m.squashfs_offset = j.at("squashfs_offset").get<std::uint64_t>();
+  m.squashfs_size = j.at("squashfs_size").get<std::uint64_t>();
   m.mtime_ns = j.at("mtime_ns").get<std::int64_t>();
   auto bytes = from_hex(j.at("superblock").get<std::string>());
   if (bytes.size() != m.superblock.size()) throw Error("internal: bad superblock length in node message");
@@ -62,10 +85,13 @@ ImageMetadata read_image_metadata(const std::string& path, UniqueFd* opened) {
   m.path = path;
   m.size = static_cast<std::uint64_t>(st.st_size);
   m.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  m.superblock = read_superblock(fd.get(), path);
+  SifPartition where = locate_squashfs(fd.get(), m.size, path);
+  m.squashfs_offset = where.offset;
+  m.squashfs_size = where.size;
+  m.superblock = read_superblock(fd.get(), path, m.squashfs_offset);
   Superblock sb = parse_superblock(m.superblock, path);
   check_supported_compression(sb, path);  // fail at launch, not in every holder
-  check_image_size(sb, m.size, path);
+  check_image_size(sb, m.squashfs_size, path);
   if (opened != nullptr) *opened = std::move(fd);
   return m;
 }
@@ -74,7 +100,7 @@ UniqueFd open_matching_image(const ImageMetadata& expected) {
   UniqueFd fd = open_image(expected.path);
   off_t length = ::lseek(fd.get(), 0, SEEK_END);
   if (length < 0) throw_errno("seek image", expected.path);
-  SuperblockBytes bytes = read_superblock(fd.get(), expected.path);
+  SuperblockBytes bytes = read_superblock(fd.get(), expected.path, expected.squashfs_offset);
   if (static_cast<std::uint64_t>(length) != expected.size || bytes != expected.superblock) {
     throw Error(fmt::format("image `{}` differs on this node from the one the first node read", expected.path),
                 "the image changed during launch, or the path is not on a shared file system");

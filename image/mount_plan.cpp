@@ -6,12 +6,13 @@
 
 #include "common/error.hpp"
 #include "common/strings.hpp"
+#include "image/fstab.hpp"
 
 namespace hl::image {
 namespace {
 
 MountSpec identity(const std::string& path, std::string origin, bool optional = true) {
-  return MountSpec{path, path, false, true, optional, std::move(origin)};
+  return bind_mount(path, path, false, true, optional, std::move(origin));
 }
 
 bool is_identity(const MountSpec& m) { return m.source == m.target; }
@@ -35,10 +36,23 @@ void sort_parents_first(std::vector<MountSpec>& plan) {
 
 }  // namespace
 
-MountSpec parse_mount_option(std::string_view text, std::string_view cwd) {
+void check_mount_target(const std::string& target, std::string_view what) {
+  if (target == "/" || path_is_within(target, "/proc") || path_is_within(target, "/dev")) {
+    throw Error(fmt::format("{}: cannot mount over /, /proc or /dev", what), "choose another target");
+  }
+}
+
+MountSpec parse_mount_option(std::string_view text, std::string_view cwd, const EnvList& env) {
+  std::string what = fmt::format("--mount `{}`", text);
+  if (text.find_first_of(" \t") != std::string_view::npos) {
+    auto entry = parse_fstab_line(text, FstabContext{env, std::string(cwd), what, false});
+    if (!entry) throw Error(fmt::format("{}: not a mount", what), "use --mount SRC:DST[:OPTIONS] or an fstab line");
+    entry->mount.origin = "--mount";
+    return entry->mount;
+  }
   auto parts = split(text, ':');
   auto bad = [&](std::string_view why) {
-    return Error(fmt::format("--mount `{}`: {}", text, why), "use --mount SRC:DST[:ro|rw], DST absolute");
+    return Error(fmt::format("{}: {}", what, why), "use --mount SRC:DST[:OPTIONS], DST absolute");
   };
   if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) throw bad("expected SRC:DST");
   MountSpec m;
@@ -48,39 +62,59 @@ MountSpec parse_mount_option(std::string_view text, std::string_view cwd) {
   if (m.target == "/" || path_is_within(m.target, "/proc") || path_is_within(m.target, "/dev")) {
     throw bad("cannot mount over /, /proc or /dev");
   }
-  if (parts.size() == 3) {
-    if (parts[2] == "ro") {
-      m.read_only = true;
-    } else if (parts[2] != "rw") {
-      throw bad(fmt::format("unknown option `{}`", parts[2]));
-    }
-  }
+  if (parts.size() == 3) apply_mount_options(parts[2], m, nullptr, what);
   m.origin = "--mount";
   return m;
 }
+
+namespace {
+
+// A later mount at a target replaces an earlier one.
+void add_replacing(std::vector<MountSpec>& plan, MountSpec m) {
+  std::erase_if(plan, [&](const MountSpec& p) { return p.target == m.target; });
+  plan.push_back(std::move(m));
+}
+
+MountSpec private_tmpfs(const std::string& target) {
+  MountSpec m;
+  m.source = "tmpfs";
+  m.target = target;
+  m.kind = MountKind::tmpfs;
+  m.data = "mode=1777";
+  m.create = CreateKind::dir;
+  m.origin = "--contain";
+  return m;
+}
+
+}  // namespace
 
 std::vector<MountSpec> plan_mounts(const MountInputs& in) {
   std::vector<MountSpec> wanted = {
       identity("/proc", "default", false),
       identity("/sys", "default", false),
-      identity("/tmp", "default"),
-      MountSpec{"/etc/hosts", "/etc/hosts", true, false, true, "default"},
-      MountSpec{"/etc/resolv.conf", "/etc/resolv.conf", true, false, true, "default"},
+      bind_mount("/etc/hosts", "/etc/hosts", true, false, true, "default"),
+      bind_mount("/etc/resolv.conf", "/etc/resolv.conf", true, false, true, "default"),
   };
-  if (!in.tmpdir.empty() && in.tmpdir != "/tmp") wanted.push_back(identity(in.tmpdir, "$TMPDIR"));
-  if (!in.home.empty() && in.home != "/") wanted.push_back(identity(in.home, "$HOME"));
+  if (in.contain) {
+    wanted.push_back(private_tmpfs("/tmp"));
+    wanted.push_back(private_tmpfs("/var/tmp"));
+  } else {
+    wanted.insert(wanted.begin() + 2, identity("/tmp", "default"));
+  }
+  // With --contain a $TMPDIR below /tmp or /var/tmp is the private one's business.
+  bool tmpdir_contained = in.contain && (path_is_within(in.tmpdir, "/tmp") || path_is_within(in.tmpdir, "/var/tmp"));
+  if (!in.tmpdir.empty() && in.tmpdir != "/tmp" && !tmpdir_contained) wanted.push_back(identity(in.tmpdir, "$TMPDIR"));
+  if (!in.home.empty() && in.home != "/" && !in.no_home) wanted.push_back(identity(in.home, "$HOME"));
   if (!in.workdir.empty() && in.workdir != "/") wanted.push_back(identity(in.workdir, "workdir"));
 
   std::vector<MountSpec> plan;
   for (auto& m : wanted) {
     if (!covered_by(m, plan)) plan.push_back(std::move(m));
   }
-  // The user's mounts come last so they win over a default at the same target.
-  for (const auto& text : in.user_mounts) {
-    MountSpec m = parse_mount_option(text, in.cwd);
-    std::erase_if(plan, [&](const MountSpec& p) { return p.target == m.target; });
-    plan.push_back(std::move(m));
-  }
+  // The configuration's mounts, then the user's, so the user's win over a
+  // default or a configured mount at the same target.
+  for (const auto& m : in.config_mounts) add_replacing(plan, m);
+  for (const auto& text : in.user_mounts) add_replacing(plan, parse_mount_option(text, in.cwd, in.env));
   sort_parents_first(plan);
   return plan;
 }

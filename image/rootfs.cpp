@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -75,12 +76,21 @@ void make_read_only(int root_fd, const std::string& target, bool recursive) {
   if (::mount_setattr(mounted.get(), "", flags, &attr, sizeof attr) != 0) throw_errno("make read-only", target);
 }
 
+// Below a tmpfs of ours (/dev, --contain's /tmp) mount points are made
+// after it is mounted: nothing of the host or the image lies there.
+bool is_on_our_tmpfs(const std::string& target, const std::vector<std::string>& ours) {
+  for (const auto& dir : ours) {
+    if (path_is_within(target, dir) && target != dir) return true;
+  }
+  return target == "/dev" || path_is_within(target, "/dev");
+}
+
 // The mount point of `target` in the merged root: made beforehand in the
 // upper layer (or present in the image) and reached without following any
 // symlink, so nothing is created through (or steered by) a bind from the
 // host; only on our own /dev tmpfs are mount points made here.
-UniqueFd mount_point(int root_fd, const std::string& target, bool directory) {
-  if (path_is_within(target, "/dev")) return make_target(root_fd, target, directory);
+UniqueFd mount_point(int root_fd, const std::string& target, bool directory, const std::vector<std::string>& ours) {
+  if (is_on_our_tmpfs(target, ours)) return make_target(root_fd, target, directory);
   UniqueFd fd = open_in_root(root_fd, target, O_PATH, 0, RESOLVE_NO_SYMLINKS);
   if (fd) return fd;
   if (errno == ELOOP) {
@@ -96,15 +106,41 @@ UniqueFd mount_point(int root_fd, const std::string& target, bool directory) {
   throw_errno("resolve mount target", target);
 }
 
-void bind(int root_fd, const std::string& source, const std::string& target, bool recursive, bool read_only) {
+void bind(int root_fd, const std::string& source, const std::string& target, bool recursive, bool read_only,
+          const std::vector<std::string>& ours = {"/dev"}) {
   struct stat st {};
   if (::stat(source.c_str(), &st) != 0) throw_errno("bind source", source);
-  UniqueFd where = mount_point(root_fd, target, S_ISDIR(st.st_mode));
+  UniqueFd where = mount_point(root_fd, target, S_ISDIR(st.st_mode), ours);
   unsigned long flags = MS_BIND | (recursive ? MS_REC : 0);
   if (::mount(source.c_str(), fd_path(where.get()).c_str(), nullptr, flags, nullptr) != 0) {
     throw_errno(fmt::format("bind `{}` onto", source), target);
   }
   if (read_only) make_read_only(root_fd, target, recursive);
+}
+
+// Whether the mount point of `m` is a directory (a tmpfs, x-create=dir, a
+// directory source) or a file; nullopt when its source is missing (skipped
+// or reported by populate_root).
+std::optional<bool> wants_directory(const MountSpec& m) {
+  if (m.kind == MountKind::tmpfs) return true;
+  struct stat st {};
+  if (::stat(m.source.c_str(), &st) != 0) return std::nullopt;
+  bool directory = S_ISDIR(st.st_mode);
+  if (m.create != CreateKind::automatic && directory != (m.create == CreateKind::dir)) {
+    throw Error(fmt::format("{}: x-create={} but `{}` is {}", m.origin, m.create == CreateKind::dir ? "dir" : "file",
+                            m.source, directory ? "a directory" : "not a directory"),
+                "drop x-create, or make it match the source");
+  }
+  return directory;
+}
+
+void mount_tmpfs(int root_fd, const MountSpec& m, const std::vector<std::string>& ours) {
+  UniqueFd where = mount_point(root_fd, m.target, true, ours);
+  unsigned long flags = MS_NOSUID | MS_NODEV | (m.read_only ? MS_RDONLY : 0);
+  if (::mount("tmpfs", fd_path(where.get()).c_str(), "tmpfs", flags, m.data.c_str()) != 0) {
+    throw_errno(fmt::format("{}: mount tmpfs at", m.origin), m.target);
+  }
+  log::info("tmpfs -> {}{}", m.target, m.data.empty() ? "" : " (" + m.data + ")");
 }
 
 void symlink_in(int dir_fd, const char* target, const char* name) {
@@ -201,12 +237,14 @@ std::vector<MountSpec> prepare_upper_layer(const std::string& lower, const std::
   UniqueFd lower_fd = open_root(lower);
   place_target(lower_fd.get(), upper, "/dev", true);
   std::vector<MountSpec> resolved;
+  std::vector<std::string> ours;  // our tmpfs mounts: what lies below them is made once they are mounted
   for (const auto& m : spec.mounts) {
     resolved.push_back(m);
-    if (path_is_within(m.target, "/dev")) continue;  // lands on our /dev tmpfs
-    struct stat st {};
-    if (::stat(m.source.c_str(), &st) != 0) continue;  // populate_root reports it
-    resolved.back().target = place_target(lower_fd.get(), upper, m.target, S_ISDIR(st.st_mode));
+    if (is_on_our_tmpfs(m.target, ours)) continue;
+    auto directory = wants_directory(m);
+    if (!directory) continue;  // populate_root reports a missing source
+    resolved.back().target = place_target(lower_fd.get(), upper, m.target, *directory);
+    if (m.kind == MountKind::tmpfs) ours.insert(ours.end(), {m.target, resolved.back().target});
   }
   write_in_upper(lower_fd.get(), upper, "/etc/passwd",
                  passwd_with_user(read_in_root(lower_fd.get(), "/etc/passwd"), spec.user));
@@ -218,12 +256,18 @@ std::vector<MountSpec> prepare_upper_layer(const std::string& lower, const std::
 void populate_root(const std::string& root, const RootfsSpec& spec, const std::vector<MountSpec>& resolved) {
   UniqueFd root_fd = open_root(root);
   populate_dev(root_fd.get(), spec.device_nodes);
+  std::vector<std::string> ours = {"/dev"};
   for (const auto& m : resolved) {
+    if (m.kind == MountKind::tmpfs) {
+      mount_tmpfs(root_fd.get(), m, ours);
+      ours.push_back(m.target);
+      continue;
+    }
     if (::access(m.source.c_str(), F_OK) != 0) {
       if (m.optional) continue;
       throw_errno(fmt::format("{} mount source", m.origin), m.source);
     }
-    bind(root_fd.get(), m.source, m.target, m.recursive, m.read_only);
+    bind(root_fd.get(), m.source, m.target, m.recursive, m.read_only, ours);
     log::info("bound {} -> {}{}", m.source, m.target, m.read_only ? " (ro)" : "");
   }
 }
@@ -231,6 +275,16 @@ void populate_root(const std::string& root, const RootfsSpec& spec, const std::v
 EnvList read_image_environment(const std::string& root) {
   UniqueFd root_fd = open_root(root);
   return parse_environment_file(read_in_root(root_fd.get(), "/etc/environment"));
+}
+
+std::optional<std::string> read_image_text_file(const std::string& root, const std::string& path) {
+  UniqueFd root_fd = open_root(root);
+  UniqueFd fd = open_in_root(root_fd.get(), path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  if (!fd) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+    throw_errno("read image file", path);
+  }
+  return read_regular_file(fd.get(), fmt::format("`{}` of the image", path), kMaxImageTextFile);
 }
 
 void make_root_read_only(const std::string& root) {

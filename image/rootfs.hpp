@@ -9,6 +9,7 @@
 // target that is itself a symlink in the image is replaced (in the overlay's
 // upper layer) by a real directory or file, nothing is ever created through
 // a bind from the host, and the files read from it must be small regular files.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ void populate_root(const std::string& root, const RootfsSpec& spec, const std::v
 
 // Reads the image's /etc/environment (empty if absent), resolved inside root.
 EnvList read_image_environment(const std::string& root);
+
+// One small text file of the image (/etc/rc, /.hpclaunch/config.json),
+// resolved inside root, bounded like /etc/environment; nullopt if absent.
+std::optional<std::string> read_image_text_file(const std::string& root, const std::string& path);
 
 // The root mount (not the binds on it) read-only: mount_setattr, not recursive.
 void make_root_read_only(const std::string& root);

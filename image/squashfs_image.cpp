@@ -57,19 +57,19 @@ void pread_exactly(int fd, std::array<std::uint8_t, N>& out, std::uint64_t offse
 
 }  // namespace
 
-Image::Image(int fd, std::string path, std::uint64_t file_size) : path_(std::move(path)) {
+Image::Image(int fd, std::string path, std::uint64_t file_size, std::uint64_t offset) : path_(std::move(path)) {
   SuperblockBytes bytes{};
-  ssize_t n = ::pread(fd, bytes.data(), bytes.size(), 0);
+  ssize_t n = ::pread(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
   if (n < 0) throw_errno("read image", path_);
   sb_ = parse_superblock(std::span(bytes.data(), static_cast<std::size_t>(n)), path_);
   check_supported_compression(sb_, path_);
   check_image_size(sb_, file_size, path_);
   if (sb_.has_xattrs()) {
     std::array<std::uint8_t, kXattrIdTableHeaderSize> header{};
-    pread_exactly(fd, header, sb_.xattr_id_table_start, path_);
+    pread_exactly(fd, header, offset + sb_.xattr_id_table_start, path_);
     xattr_ids_ = parse_xattr_id_table(sb_, header, path_);
   }
-  open_library(fd, bytes);
+  open_library(fd, bytes, offset);
   read_id_table();
 }
 
@@ -77,9 +77,9 @@ Image::~Image() = default;
 Image::Image(Image&&) noexcept = default;
 Image& Image::operator=(Image&&) noexcept = default;
 
-void Image::open_library(int fd, const SuperblockBytes& bytes) {
+void Image::open_library(int fd, const SuperblockBytes& bytes, std::uint64_t offset) {
   std::unique_ptr<sqfs, void (*)(sqfs*)> fs(new sqfs{}, [](sqfs* p) { delete p; });
-  if (sqfs_init(fs.get(), fd, 0) != SQFS_OK) {
+  if (sqfs_init(fs.get(), fd, static_cast<std::size_t>(offset)) != SQFS_OK) {
     throw Error(fmt::format("image `{}`: squashfuse cannot open it", path_), corrupt_superblock_hint(path_));
   }
   fs_ = std::unique_ptr<sqfs, void (*)(sqfs*)>(fs.release(), destroy);

@@ -60,7 +60,9 @@ class Image {
   // and reads the uid/gid table. Throws hl::Error naming `path`.
   // `file_size` is the image's length as the caller already checked it (rank
   // 0's one stat, broadcast): the holders do not stat the shared file again.
-  Image(int fd, std::string path, std::uint64_t file_size);
+  // `offset`: where the squashfs starts in the file (a SIF's partition; the
+  // library adds it to every read), `file_size` then the partition's size.
+  Image(int fd, std::string path, std::uint64_t file_size, std::uint64_t offset = 0);
   ~Image();
   Image(Image&&) noexcept;
   Image& operator=(Image&&) noexcept;
@@ -95,7 +97,7 @@ class Image {
   template <std::size_t N>
   std::array<std::uint8_t, N> table_entry(const std::uint64_t* blocks, std::uint64_t count, std::uint64_t index,
                                           const char* table);
-  void open_library(int fd, const SuperblockBytes& bytes);
+  void open_library(int fd, const SuperblockBytes& bytes, std::uint64_t offset);
   void read_id_table();
 
   std::string path_;

@@ -18,8 +18,9 @@ using squashfs::DirectoryListing;
 using squashfs::Inode;
 using squashfs::read_inode;
 
-SquashfsReader::SquashfsReader(int image_fd, std::string image_path, std::uint64_t image_size)
-    : image_(std::make_unique<squashfs::Image>(image_fd, std::move(image_path), image_size)),
+SquashfsReader::SquashfsReader(int image_fd, std::string image_path, std::uint64_t image_size,
+                               std::uint64_t image_offset)
+    : image_(std::make_unique<squashfs::Image>(image_fd, std::move(image_path), image_size, image_offset)),
       files_(std::make_unique<squashfs::FileReader>()) {
   // Met now, a broken root is an error at launch rather than an EIO later.
   Inode root = read_inode(*image_, image_->superblock().root_inode);

@@ -36,7 +36,7 @@ class SquashfsReader {
 
   // Checks the superblock, tables and root directory; throws hl::Error
   // naming `image_path` with a hint to run unsquashfs on it.
-  SquashfsReader(int image_fd, std::string image_path, std::uint64_t image_size);
+  SquashfsReader(int image_fd, std::string image_path, std::uint64_t image_size, std::uint64_t image_offset = 0);
   ~SquashfsReader();
   SquashfsReader(SquashfsReader&&) noexcept;
   SquashfsReader& operator=(SquashfsReader&&) noexcept;

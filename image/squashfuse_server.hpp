@@ -20,8 +20,9 @@ class SquashfsServer {
   // opened /dev/fuse; mounts at `mountpoint` read-only with our own mount(2)
   // so no setuid fusermount is involved. A corrupt image throws hl::Error
   // (naming the unsquashfs command that checks it) before anything is mounted.
+  // `image_offset`: where the squashfs starts in the file (a SIF's partition).
   SquashfsServer(UniqueFd image_fd, std::uint64_t image_size, UniqueFd fuse_dev, const std::string& mountpoint,
-                 const std::string& image_path);
+                 const std::string& image_path, std::uint64_t image_offset = 0);
   ~SquashfsServer();
   SquashfsServer(const SquashfsServer&) = delete;
   SquashfsServer& operator=(const SquashfsServer&) = delete;

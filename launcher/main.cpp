@@ -35,6 +35,7 @@ constexpr Command kCommands[] = {
     {"stop", launcher::stop_command, "stop a named container"},
     {"save", launcher::save_command, "write this node's named container as a new squashfs image"},
     {"doctor", launcher::doctor_command, "check that this node can run hpclaunch, and how to fix what is missing"},
+    {"config", launcher::config_command, "the effective site and user configuration, and where each value came from"},
     {"version", launcher::version_command, "print the version"},
     {"help", help_command, "list the commands; `hpclaunch help COMMAND` shows a command's options"},
     {"--version", launcher::version_command, ""},

@@ -137,8 +137,8 @@ void plan_srun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const
   // Fewer nodes than the allocation: srun picks them per step, so the
   // holders and the ranks could land on different nodes. --relative=0 makes
   // both steps start at the allocation's first node.
-  bool subset = !env_value(c.env, "SLURM_JOB_NUM_NODES").empty() &&
-                std::stoi(nodes) < slurm_count(c.env, "SLURM_JOB_NUM_NODES");
+  bool subset =
+      !env_value(c.env, "SLURM_JOB_NUM_NODES").empty() && std::stoi(nodes) < slurm_count(c.env, "SLURM_JOB_NUM_NODES");
   if (subset) p.node_step.insert(p.node_step.begin() + 1, "--relative=0");
   p.node_step.insert(p.node_step.end(), node_cmd.begin(), node_cmd.end());
   p.app_step = {"srun", "--overlap", "-N", nodes, "-n", std::to_string(p.ntasks), "--mpi=pmix", "--kill-on-bad-exit=1"};
@@ -196,8 +196,60 @@ void plan_named(const RunOptions& o, const LaunchContext& c, LaunchPlan& p) {
   p.local_holder = false;
   auto all = expand_hostlist(env_value(c.env, "SLURM_JOB_NODELIST"));
   std::size_t count = static_cast<std::size_t>(srun_node_count(o, c, p.ntasks));
-  if (all.size() < count) throw Error(fmt::format("SLURM_JOB_NODELIST names {} nodes, the launch needs {}", all.size(), count));
+  if (all.size() < count)
+    throw Error(fmt::format("SLURM_JOB_NODELIST names {} nodes, the launch needs {}", all.size(), count));
   p.app_nodes.assign(all.begin(), all.begin() + static_cast<long>(count));
+}
+
+// `--image docker://...`: a registry reference, not a file; say so instead
+// of "does not exist" (importing belongs to `hpclaunch import`).
+void check_image_reference(const std::string& image) {
+  auto scheme = image.find("://");
+  if (scheme == std::string::npos) return;
+  std::string kind = image.substr(0, scheme);
+  if (kind == "docker") {
+    // `hpclaunch run` imports it before planning; companion tasks cannot
+    // (one import per task would be one per node and more).
+    throw Error(fmt::format("--image `{}` is a registry image, not a file", image),
+                fmt::format("import it once: hpclaunch import -o IMAGE.sqsh {}, then --image IMAGE.sqsh (hpclaunch "
+                            "run does this itself)",
+                            image));
+  }
+  throw Error(fmt::format("--image `{}`: `{}://` images are not supported", image, kind),
+              "give a squashfs file, or import docker:// images with hpclaunch import");
+}
+
+image::CommandOptions command_options(const RunOptions& o) {
+  if (!o.entrypoint.empty() && o.no_entrypoint) {
+    throw Error("--entrypoint and --no-entrypoint together", "give one of them");
+  }
+  if (o.entrypoint_wrap && o.no_entrypoint) {
+    throw Error("--entrypoint-wrap and --no-entrypoint together", "give one of them");
+  }
+  image::CommandOptions command;
+  command.command = o.command;
+  if (!o.entrypoint.empty()) {
+    command.entrypoint = image::EntrypointMode::replace;
+    command.entrypoint_program = o.entrypoint;
+  } else if (o.no_entrypoint) {
+    command.entrypoint = image::EntrypointMode::none;
+  }
+  command.wrap = o.entrypoint_wrap;
+  return command;
+}
+
+// A --mount at a target the site fixed (mounts.d with x-fixed).
+void check_fixed_mounts(const RunOptions& o, const LaunchContext& c) {
+  for (const auto& text : o.mounts) {
+    image::MountSpec m = image::parse_mount_option(text, c.cwd, c.env);
+    for (const auto& [target, origin] : o.site.fixed_mounts) {
+      if (m.target == target) {
+        throw Error(fmt::format("--mount `{}`: the mount at `{}` is fixed by the site configuration ({})", text, target,
+                                origin),
+                    "choose another target");
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -246,21 +298,31 @@ Launcher parse_launcher(std::string_view text) {
 }
 
 wireup::LaunchSpec make_launch_spec(const RunOptions& o, const LaunchContext& c) {
-  if (o.command.empty()) {
-    throw Error("no program given", "usage: hpclaunch -n N --image IMAGE.sqsh PROGRAM [ARGS...]");
-  }
   // A launch into an existing named container needs no image: its record has it.
   if (o.image.empty() && o.name.empty()) {
     throw Error("--image is required", "give the squashfs image: --image app.sqsh");
   }
+  check_image_reference(o.image);
   if (o.join_timeout_s < 1) throw Error("--join-timeout must be at least 1 second");
   wireup::LaunchSpec spec;
   image::ContainerSpec& container = spec.container;
   if (!o.image.empty()) container.image = absolute_path(o.image, c.cwd);  // lexical only: one node stats it
   container.workdir = o.workdir.empty() ? c.cwd : absolute_path(o.workdir, c.cwd);
-  container.program = o.command.front();
-  std::string tmpdir = env_value(c.env, "TMPDIR");
-  container.mounts = image::plan_mounts({o.mounts, c.cwd, env_value(c.env, "HOME"), container.workdir, tmpdir});
+  container.workdir_given = !o.workdir.empty();
+  container.command = command_options(o);
+  image::MountInputs mounts;
+  mounts.user_mounts = o.mounts;
+  mounts.cwd = c.cwd;
+  mounts.home = env_value(c.env, "HOME");
+  mounts.workdir = container.workdir;
+  mounts.tmpdir = env_value(c.env, "TMPDIR");
+  mounts.env = c.env;
+  mounts.no_home = o.no_home;
+  mounts.contain = o.contain;
+  mounts.config_mounts = o.site.mounts;
+  container.mounts = image::plan_mounts(mounts);
+  check_fixed_mounts(o, c);
+  container.hooks = o.site.hooks;
   wireup::JoinSpec& join = spec.join;
   std::string job = env_value(c.env, "SLURM_JOB_ID");
   join.rendezvous_group = wireup::launch_group(job, c.nonce);
@@ -271,7 +333,24 @@ wireup::LaunchSpec make_launch_spec(const RunOptions& o, const LaunchContext& c)
   }
   join.timeout_s = o.join_timeout_s;
   join.workdir = container.workdir;
-  for (const auto& e : o.env) join.user_env.push_back(parse_env_option(e));
+  join.workdir_given = container.workdir_given;
+  for (const auto& e : o.env) {
+    auto kv = parse_env_option(e);
+    for (const auto& [key, origin] : o.site.fixed_env) {
+      if (key == kv.first) {
+        throw Error(fmt::format("--env `{}`: `{}` is fixed by the site configuration ({})", e, key, origin),
+                    fmt::format("leave --env {}=... out", key));
+      }
+    }
+    join.user_env.push_back(std::move(kv));
+  }
+  container.hook_env = join.user_env;
+  join.site_env = o.site.env;
+  join.cleanenv = o.cleanenv;
+  for (const auto& pattern : o.unset_env) wireup::check_unset_pattern(pattern);
+  join.unset_env = o.unset_env;
+  join.command = container.command;
+  join.command.command.clear();  // each rank's hpclaunch-join has it
   join.report_bindings = o.report_bindings;
   join.binding = devices::BindingOptions{o.bind, o.gpus, o.cpus_per_task.value_or(0)};
   join.root = container.root = o.root;
@@ -345,6 +424,11 @@ std::string plan_to_text(const LaunchPlan& p) {
     out += fmt::format("  {} -> {}{}{}  [{}]\n", m.source, m.target, m.read_only ? " ro" : "",
                        m.optional ? " (if present)" : "", m.origin);
   }
+  const auto& command = p.spec.container.command;
+  out += command.command.empty() ? "command: the image's Entrypoint and Cmd\n"
+                                 : fmt::format("command: {}\n", fmt::join(command.command, " "));
+  for (const auto& [k, v] : p.spec.join.site_env) out += fmt::format("environ.d: {}={}\n", k, v);
+  for (const auto& h : p.spec.container.hooks) out += fmt::format("hook: {}  [{}]\n", h.name, h.origin);
   out += fmt::format("rendezvous: <runtime dir>/{}/<node>/rendezvous\n", p.spec.join.rendezvous_group);
   return out;
 }

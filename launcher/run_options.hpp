@@ -11,10 +11,21 @@
 
 #include "common/env.hpp"
 #include "devices/binding_options.hpp"
+#include "image/container_spec.hpp"
 
 namespace hl::launcher {
 
 enum class Launcher { automatic, mpirun, srun };
+
+// What the site and user configuration (config/) adds to a launch besides
+// option defaults: environ.d, mounts.d, hooks.d, and what the site fixed.
+struct SiteInputs {
+  EnvList env;                                                    // environ.d, in order; values may hold ${VAR}
+  std::vector<std::pair<std::string, std::string>> fixed_env;     // key, origin: --env may not change these
+  std::vector<image::MountSpec> mounts;                           // after the defaults, before --mount
+  std::vector<std::pair<std::string, std::string>> fixed_mounts;  // target, origin
+  std::vector<image::HookSpec> hooks;
+};
 
 struct RunOptions {
   std::optional<int> ntasks;  // nullopt: not given
@@ -22,6 +33,15 @@ struct RunOptions {
   std::vector<std::string> mounts;  // --mount values, parsed by the plan (errors name the value)
   std::vector<std::string> env;     // --env values, the same
   std::string workdir;
+  // The image's Entrypoint (image/image_config.hpp): --entrypoint PROG,
+  // --no-entrypoint, --entrypoint-wrap.
+  std::string entrypoint;
+  bool no_entrypoint = false;
+  bool entrypoint_wrap = false;
+  bool cleanenv = false;               // --cleanenv
+  std::vector<std::string> unset_env;  // --unset-env NAME or PREFIX*
+  bool no_home = false;                // --no-home: $HOME is not bound
+  bool contain = false;                // --contain: private /tmp and /var/tmp
   Launcher launcher = Launcher::automatic;
   std::string hostfile;
   // srun options passed through to the app step (and -N to the node step).
@@ -39,19 +59,21 @@ struct RunOptions {
   std::string name;       // --name: a named container, kept for later launches
   int idle_timeout_s = 600;
   int join_timeout_s = 120;
+  bool insecure = false;  // --insecure: a docker:// --image from a plain-HTTP registry
   bool dry_run = false;
   bool verbose = false;
   bool json = false;
   std::vector<std::string> command;
+  SiteInputs site;  // from the configuration files (run_cli.cpp reads them)
 };
 
 struct LaunchContext {
   EnvList env;  // the front end's environment
   std::string cwd;
   uid_t uid = 0;
-  std::string self;   // absolute path of the hpclaunch binary
-  std::string nonce;  // random: names this launch's directories (never on a command line)
-  std::string host;   // this machine's name
+  std::string self;         // absolute path of the hpclaunch binary
+  std::string nonce;        // random: names this launch's directories (never on a command line)
+  std::string host;         // this machine's name
   std::string runtime_dir;  // this user's private runtime dir here (common/private_dir.hpp)
   int local_cpus = 1;
   // Slurm's TaskPlugin can bind (task/affinity, task/cgroup): only then is

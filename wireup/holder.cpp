@@ -42,7 +42,8 @@ std::unique_ptr<image::Container> build_container(const LaunchSpec& launch, cons
   // Node 0 got the fd rank 0 opened; other nodes open and compare, no stat.
   if (!image_fd) image_fd = image::open_matching_image(image);
   facts.setup.staging_dir = dir.dir().subdir("staging").path();
-  return image::Container::build(std::move(image_fd), image.size, launch.container, facts.setup);
+  facts.setup.image_offset = image.squashfs_offset;
+  return image::Container::build(std::move(image_fd), image.squashfs_size, launch.container, facts.setup);
 }
 
 // When a holder's job on its node is done.

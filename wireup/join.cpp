@@ -117,24 +117,40 @@ std::string path_value() {
 }  // namespace
 
 std::vector<std::string> parse_join_command(int argc, char** argv) {
-  int first = argc > 1 && std::strcmp(argv[1], "--") == 0 ? 2 : 1;
-  std::vector<std::string> command(argv + first, argv + argc);
-  if (command.empty()) throw Error("hpclaunch-join is internal: started by `hpclaunch run`", "run hpclaunch instead", 2);
-  return command;
+  // `hpclaunch-join --` alone: no program, the image's Entrypoint and Cmd run.
+  if (argc < 2 || std::strcmp(argv[1], "--") != 0) {
+    throw Error("hpclaunch-join is internal: started by `hpclaunch run`", "run hpclaunch instead", 2);
+  }
+  return std::vector<std::string>(argv + 2, argv + argc);
 }
 
-void run_join(const JoinSpec& options, const std::vector<std::string>& command) {
+void run_join(const JoinSpec& options, const std::vector<std::string>& given) {
   EnvList own = environment_of_this_process();
   JoinRequest request = request_from_environment(own);
   request.root_view = options.root;
   request.binding = options.binding;
   request.allowed_cpus = devices::format_cpu_list(devices::current_allowed_cpus());
+  request.command = options.command;
+  request.command.command = given;
   Joined joined = ask_holder(options, request);
+  for (const auto& w : joined.reply.warnings) log::warn("{}", w);
+  const std::vector<std::string>& command = joined.reply.argv;
+  if (command.empty()) throw Error("the container holder sent no command to run");
   EnvList device_env = apply_planned_binding(options, request, joined.reply);
   enter(joined);
-  change_directory(options.workdir);
+  bool image_workdir = !options.workdir_given && !joined.reply.image_workdir.empty();
+  change_directory(image_workdir ? joined.reply.image_workdir : options.workdir);
   if (options.root) install_fake_root_filter();
-  std::vector<std::string> env = compose_environment(own, joined.reply.image_env, device_env, options.user_env);
+  EnvLayers layers;
+  layers.own = std::move(own);
+  layers.image = joined.reply.image_env;
+  layers.site = options.site_env;
+  layers.site.insert(layers.site.end(), joined.reply.hook_env.begin(), joined.reply.hook_env.end());
+  layers.device = std::move(device_env);
+  layers.user = options.user_env;
+  layers.cleanenv = options.cleanenv;
+  layers.unset = options.unset_env;
+  std::vector<std::string> env = compose_environment(layers);
   append_dirs(env, "LD_LIBRARY_PATH", joined.reply.library_dirs);
   append_dirs(env, "PATH", joined.reply.bin_dirs);
   std::vector<char*> envp;

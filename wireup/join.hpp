@@ -10,11 +10,12 @@
 
 namespace hl::wireup {
 
-// `hpclaunch-join [--] PROG ARGS...`, with the JoinSpec in kJoinSpecVariable:
-// the program and its arguments, exactly as the user gave them.
+// `hpclaunch-join -- [PROG ARGS...]`, with the JoinSpec in kJoinSpecVariable:
+// the program and its arguments, exactly as the user gave them (none: the
+// image's Entrypoint and Cmd, which the holder knows).
 std::vector<std::string> parse_join_command(int argc, char** argv);
 
 // Only returns by throwing; exits 127/126 itself when exec fails.
-[[noreturn]] void run_join(const JoinSpec& spec, const std::vector<std::string>& command);
+[[noreturn]] void run_join(const JoinSpec& spec, const std::vector<std::string>& given);
 
 }  // namespace hl::wireup

@@ -74,17 +74,58 @@ JoinRequest request_from_environment(const EnvList& env) {
   return r;
 }
 
-std::vector<std::string> compose_environment(const EnvList& own, const EnvList& image, const EnvList& device,
-                                             const EnvList& user) {
+bool kept_by_cleanenv(std::string_view key) {
+  static constexpr std::string_view kKept[] = {
+      "TERM", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "CUDA_VISIBLE_DEVICES"};
+  for (auto k : kKept) {
+    if (key == k) return true;
+  }
+  return key.starts_with("LC_");
+}
+
+bool unset_pattern_matches(std::string_view pattern, std::string_view key) {
+  if (pattern.ends_with('*')) return key.starts_with(pattern.substr(0, pattern.size() - 1));
+  return key == pattern;
+}
+
+void check_unset_pattern(std::string_view pattern) {
+  std::string_view name = pattern.ends_with('*') ? pattern.substr(0, pattern.size() - 1) : pattern;
+  bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+  if (!ok) {
+    throw Error(fmt::format("--unset-env `{}`: expected a variable name or a PREFIX*", pattern),
+                "e.g. --unset-env PYTHONPATH --unset-env 'CONDA_*'");
+  }
+}
+
+std::vector<std::string> compose_environment(const EnvLayers& layers) {
+  auto unset = [&](const std::string& key) {
+    return std::any_of(layers.unset.begin(), layers.unset.end(),
+                       [&](const std::string& p) { return unset_pattern_matches(p, key); });
+  };
+  // The rank's identity (SLURM_PROCID, PMIX_RANK, OMPI_COMM_WORLD_RANK ...)
+  // is its own; MCA parameters are tuning that configuration may set.
+  auto identity = [&](const std::string& key) {
+    return launcher_owned(key) && key.find("_MCA_") == std::string::npos && env_has(layers.own, key);
+  };
   EnvList merged;
-  for (const auto& [k, v] : own) {
-    if (!k.starts_with("HPCLAUNCH_INTERNAL_")) env_set(merged, k, v);
+  for (const auto& [k, v] : layers.own) {
+    if (k.starts_with("HPCLAUNCH_INTERNAL_")) continue;
+    bool launcher = launcher_owned(k);
+    if (!launcher && (unset(k) || (layers.cleanenv && !kept_by_cleanenv(k)))) continue;
+    env_set(merged, k, v);
   }
-  for (const auto& [k, v] : image) {
-    if (!launcher_owned(k)) env_set(merged, k, v);
+  for (const auto& [k, v] : layers.image) {
+    if (!launcher_owned(k) && !unset(k)) env_set(merged, k, v);
   }
-  for (const auto& [k, v] : device) env_set(merged, k, v);
-  for (const auto& [k, v] : user) env_set(merged, k, v);
+  for (const auto& [k, v] : layers.site) {
+    if (!identity(k) && !unset(k)) env_set(merged, k, expand_variables(v, merged));
+  }
+  for (const auto& [k, v] : layers.device) env_set(merged, k, v);
+  for (const auto& [k, v] : layers.user) {
+    if (!identity(k)) env_set(merged, k, v);
+  }
   return env_assignments(merged);
 }
 

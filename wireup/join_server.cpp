@@ -130,8 +130,23 @@ void JoinServer::join(int conn, const JoinRequest& request) {
     return;
   }
   JoinReply reply;
+  try {
+    // The image's Entrypoint and Cmd are known here only (the front end
+    // never opens the image): what this launch's ranks run.
+    reply.argv = image::rank_command(container_->image_config(), request.command, launch_->container.image);
+  } catch (const Error& e) {
+    send_message(conn, encode(failure_reply(e)));
+    return;
+  }
   reply.ok = true;
   reply.image_env = container_->image_environment();
+  reply.hook_env = container_->hook_environment();
+  reply.image_workdir = container_->image_config().workdir;
+  if (request.rank == 0) {
+    std::string warning = image::user_warning(container_->image_config(), request.root_view, facts_->setup.user.uid,
+                                              launch_->container.image);
+    if (!warning.empty()) reply.warnings.push_back(warning);
+  }
   reply.binding = binding_for(request);
   reply.library_dirs = facts_->library_dirs;
   reply.bin_dirs = facts_->bin_dirs;

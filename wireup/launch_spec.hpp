@@ -21,14 +21,21 @@ namespace hl::wireup {
 struct JoinSpec {
   // The node's rendezvous: <runtime dir>/<group>/<host>/rendezvous (rendezvous.hpp).
   std::string rendezvous_group;
-  int timeout_s = 120;      // --join-timeout: ranks and holders wait this long for each other
-  std::string workdir;      // where the rank starts (checked inside the container)
-  EnvList user_env;         // --env, wins over everything but nothing of the launcher's
+  int timeout_s = 120;                 // --join-timeout: ranks and holders wait this long for each other
+  std::string workdir;                 // where the rank starts (checked inside the container)
+  bool workdir_given = false;          // --workdir: else the image's WorkingDir, if it has one, wins
+  EnvList user_env;                    // --env, wins over everything but the rank's own launcher variables
+  EnvList site_env;                    // environ.d (site, then user), in order; values may hold ${VAR}
+  bool cleanenv = false;               // --cleanenv: of the rank's own variables only the keep-list and the launcher's
+  std::vector<std::string> unset_env;  // --unset-env NAME or PREFIX*
+  // --entrypoint, --no-entrypoint, --entrypoint-wrap (the command is the
+  // rank's argv: hpclaunch-join fills it in).
+  image::CommandOptions command;
   bool report_bindings = false;
   // How this launch's ranks are bound: planned by the holder per join, so
   // each launch into a named container may ask for its own.
   devices::BindingOptions binding;
-  bool root = false;  // --root: these ranks are uid 0 inside (the container's root view)
+  bool root = false;   // --root: these ranks are uid 0 inside (the container's root view)
   int local_size = 0;  // used when the launcher's variables do not say (companion mode)
   // Companion mode: a failed container is reported by local rank 0 only,
   // so a node prints its error once, not once per task.
@@ -74,8 +81,9 @@ JoinSpec decode_join_spec(std::string_view text);
 LaunchSpec launch_spec_from_environment(std::string_view program);
 JoinSpec join_spec_from_environment(std::string_view program);
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinSpec, rendezvous_group, timeout_s, workdir, user_env, report_bindings, binding,
-                                   root, local_size, quiet_unless_first)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinSpec, rendezvous_group, timeout_s, workdir, workdir_given, user_env, site_env,
+                                   cleanenv, unset_env, command, report_bindings, binding, root, local_size,
+                                   quiet_unless_first)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NamedSpec, name, in_job, idle_timeout_s)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LaunchSpec, container, join, named, verbose, fence_timeout_s)
 

@@ -42,7 +42,7 @@ void add_devices(NodeFacts& facts, devices::GpuSelection gpus) {
       devices::discover_host_devices(roots, any_gpu ? devices::host_ldconfig_cache() : "", facts.setup.host_path);
   auto binds = devices::plan_device_binds(host, roots, gpus, true);
   for (const auto& b : binds) {
-    facts.setup.mounts.push_back(image::MountSpec{b.source, b.target, b.read_only, true, false, "device"});
+    facts.setup.mounts.push_back(image::bind_mount(b.source, b.target, b.read_only, true, false, "device"));
   }
   if (!devices::with_driver_dir("", devices::kContainerDriverLibDir, binds).empty()) {
     facts.library_dirs.emplace_back(devices::kContainerDriverLibDir);
@@ -58,7 +58,8 @@ NodeFacts discover_node_facts(const LaunchSpec& launch, const std::string& launc
   EnvList env = environment_of_this_process();
   NodeFacts facts;
   facts.setup.mounts.push_back(image::identity_mount(launch_dir, "runtime dir"));
-  for (const auto& dir : node_session_dirs(env)) facts.setup.mounts.push_back(image::identity_mount(dir, "session dir"));
+  for (const auto& dir : node_session_dirs(env))
+    facts.setup.mounts.push_back(image::identity_mount(dir, "session dir"));
   facts.setup.device_nodes = devices::minimal_device_nodes();
   facts.setup.user = current_user();
   std::string path = env_value(env, "PATH");

@@ -45,7 +45,7 @@ void plan_image_launch(const std::string& image, doctor::HostProbeRequest& reque
   options.command = {"true"};
   try {
     wireup::LaunchSpec spec = make_launch_spec(options, this_context());
-    spec.container.program.clear();
+    spec.container.skip_program_check = true;
     request.launch_spec = wireup::encode(spec);
   } catch (const Error& e) {
     request.plan_failure = doctor::failure(e);

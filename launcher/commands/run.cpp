@@ -8,6 +8,7 @@
 #include "common/log.hpp"
 #include "launcher/commands/commands.hpp"
 #include "launcher/frontend.hpp"
+#include "launcher/image_import.hpp"
 #include "launcher/named_launch.hpp"
 #include "launcher/plan.hpp"
 #include "launcher/run_cli.hpp"
@@ -18,7 +19,16 @@ int run_command(int argc, char** argv) {
   auto options = parse_run_options(argc, argv);
   if (!options) return 0;
   log::set_verbose(options->verbose);
-  LaunchPlan plan = make_plan(*options, this_context());
+  LaunchContext context = this_context();
+  if (is_registry_reference(options->image)) {
+    // Once, here: the nodes run the file (never an import per node).
+    std::string path = run_cache_path(options->image, context.env);
+    if (!options->dry_run) {
+      if (int code = import_for_run(options->image, path, options->insecure); code != 0) return code;
+    }
+    options->image = path;
+  }
+  LaunchPlan plan = make_plan(*options, context);
   if (options->dry_run) {
     fmt::print("{}", options->json ? plan_to_json(plan).dump(2) + "\n" : plan_to_text(plan));
     return 0;

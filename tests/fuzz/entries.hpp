@@ -17,5 +17,8 @@ int oci_config(const std::uint8_t* data, std::size_t size);
 int registry_auth(const std::uint8_t* data, std::size_t size);
 int credentials(const std::uint8_t* data, std::size_t size);
 int layer_paths(const std::uint8_t* data, std::size_t size);
+int config_files(const std::uint8_t* data, std::size_t size);
+int image_config(const std::uint8_t* data, std::size_t size);
+int sif(const std::uint8_t* data, std::size_t size);
 
 }  // namespace hl::fuzz

@@ -25,14 +25,15 @@ TEST(MountPlan, ParsesMountOption) {
 }
 
 TEST(MountPlan, RejectsBadMountOptions) {
-  for (const char* bad : {"/a", "/a:b", "/a:/b:rx", "/a:/", "/a:/proc/x", ":/b", "/a:/dev/x", "/a:/b:ro:x"}) {
+  for (const char* bad : {"/a", "/a:b", "/a:/b:rx", "/a:/", "/a:/proc/x", ":/b", "/a:/dev/x", "/a:/b:ro:x",
+                          "/a:/b:x-create=pipe", "/a /", "/a /b nfs"}) {
     EXPECT_THROW(parse_mount_option(bad, "/"), Error) << bad;
   }
   try {
     parse_mount_option("/a:b", "/");
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "--mount `/a:b`: the target must be an absolute path");
-    EXPECT_EQ(e.hint(), "use --mount SRC:DST[:ro|rw], DST absolute");
+    EXPECT_EQ(e.hint(), "use --mount SRC:DST[:OPTIONS], DST absolute");
   }
 }
 
@@ -63,4 +64,49 @@ TEST(MountPlan, UserMountsWinAndParentsComeFirst) {
     return std::find_if(plan.begin(), plan.end(), [&](const MountSpec& m) { return m.target == t; }) - plan.begin();
   };
   EXPECT_LT(pos("/data"), pos("/data/in/deep"));
+}
+
+TEST(MountPlan, MountOptionsAndFstabLines) {
+  MountSpec m = parse_mount_option("/a:/b:ro,nofail,bind,x-create=file", "/");
+  EXPECT_TRUE(m.read_only);
+  EXPECT_TRUE(m.optional);
+  EXPECT_FALSE(m.recursive);
+  EXPECT_EQ(m.create, CreateKind::file);
+  MountSpec f = parse_mount_option("${DATA}/in /in none rbind,ro", "/home/u", {{"DATA", "/data"}});
+  EXPECT_EQ(f.source, "/data/in");
+  EXPECT_EQ(f.target, "/in");
+  EXPECT_TRUE(f.read_only);
+  EXPECT_TRUE(f.recursive);
+  EXPECT_EQ(f.origin, "--mount");
+  MountSpec t = parse_mount_option("tmpfs /scratch tmpfs size=64m", "/");
+  EXPECT_EQ(t.kind, MountKind::tmpfs);
+  EXPECT_EQ(t.data, "size=64m");
+}
+
+TEST(MountPlan, ContainNoHomeAndConfigMounts) {
+  MountInputs in;
+  in.home = "/home/u";
+  in.workdir = "/home/u/run";
+  in.tmpdir = "/tmp/job.1";
+  in.contain = true;
+  in.no_home = true;
+  MountSpec site = bind_mount("/site", "/opt/site", true, true, false, "mounts.d/10-site.fstab:1");
+  MountSpec replaced = bind_mount("/old", "/data", false, true, false, "mounts.d/20.fstab:1");
+  in.config_mounts = {site, replaced};
+  in.user_mounts = {"/new:/data"};
+  auto plan = plan_mounts(in);
+  const MountSpec* tmp = find_target(plan, "/tmp");
+  ASSERT_NE(tmp, nullptr);
+  EXPECT_EQ(tmp->kind, MountKind::tmpfs);
+  EXPECT_EQ(tmp->origin, "--contain");
+  ASSERT_NE(find_target(plan, "/var/tmp"), nullptr);
+  EXPECT_EQ(find_target(plan, "/var/tmp")->kind, MountKind::tmpfs);
+  EXPECT_EQ(find_target(plan, "/tmp/job.1"), nullptr) << "a $TMPDIR below /tmp is inside the private one";
+  EXPECT_EQ(find_target(plan, "/home/u"), nullptr) << "--no-home";
+  ASSERT_NE(find_target(plan, "/home/u/run"), nullptr) << "the workdir is still bound";
+  ASSERT_NE(find_target(plan, "/opt/site"), nullptr);
+  EXPECT_EQ(find_target(plan, "/data")->source, "/new") << "--mount wins over the configuration";
+  // A session dir below the private /tmp is still bound (the holder adds it).
+  auto node = add_node_mounts(plan, {identity_mount("/tmp/hpclaunch-1/l-x", "runtime dir")});
+  ASSERT_NE(find_target(node, "/tmp/hpclaunch-1/l-x"), nullptr);
 }

@@ -140,8 +140,7 @@ TEST(Plan, SrunPassesUserOptionsAndNeverUsesMoreNodesThanRanks) {
 }
 
 TEST(Plan, NodeStepWrapperForTests) {
-  LaunchPlan p =
-      make_plan(with_hostfile(), context({{"HPCLAUNCH_NODE_STEP_WRAPPER", "strace -ff -o /tmp/t/trace"}}));
+  LaunchPlan p = make_plan(with_hostfile(), context({{"HPCLAUNCH_NODE_STEP_WRAPPER", "strace -ff -o /tmp/t/trace"}}));
   auto it = std::find(p.node_step.begin(), p.node_step.end(), "strace");
   ASSERT_NE(it, p.node_step.end());
   EXPECT_EQ(*(it + 4), "/opt/hl/hpclaunch-node");
@@ -174,8 +173,15 @@ TEST(Plan, BadInputGivesOneClearLine) {
   o.ntasks.reset();
   EXPECT_EQ(error_of(o, context()), "-n is required outside a Slurm allocation");
   o = options();
-  o.command.clear();
-  EXPECT_EQ(error_of(o, context()), "no program given");
+  o.image = "docker://ubuntu:22.04";
+  EXPECT_EQ(error_of(o, context()), "--image `docker://ubuntu:22.04` is a registry image, not a file");
+  o = options();
+  o.entrypoint = "/bin/bash";
+  o.no_entrypoint = true;
+  EXPECT_EQ(error_of(o, context()), "--entrypoint and --no-entrypoint together");
+  o = options();
+  o.unset_env = {"A=B"};
+  EXPECT_EQ(error_of(o, context()), "--unset-env `A=B`: expected a variable name or a PREFIX*");
   o = options();
   o.env = {"NOEQUALS"};
   EXPECT_EQ(error_of(o, context()), "--env `NOEQUALS`: expected KEY=VALUE");
@@ -185,6 +191,69 @@ TEST(Plan, BadInputGivesOneClearLine) {
   o = options();
   o.mounts = {"/x"};
   EXPECT_EQ(error_of(o, context()), "--mount `/x`: expected SRC:DST");
+}
+
+TEST(Plan, WithoutAProgramTheImagesEntrypointRuns) {
+  RunOptions o = options();
+  o.command.clear();
+  auto p = make_plan(o, context());
+  EXPECT_TRUE(p.spec.container.command.command.empty());
+  EXPECT_EQ(p.app_step.back(), "--") << "hpclaunch-join -- with nothing after it";
+  EXPECT_NE(plan_to_text(p).find("command: the image's Entrypoint and Cmd"), std::string::npos);
+  o.entrypoint = "/bin/bash";
+  o.entrypoint_wrap = true;
+  p = make_plan(o, context());
+  EXPECT_EQ(p.spec.join.command.entrypoint, image::EntrypointMode::replace);
+  EXPECT_EQ(p.spec.join.command.entrypoint_program, "/bin/bash");
+  EXPECT_TRUE(p.spec.join.command.wrap);
+  EXPECT_TRUE(p.spec.join.command.command.empty()) << "each rank's hpclaunch-join has its argv";
+}
+
+TEST(Plan, WorkdirGivenOnlyWithWorkdir) {
+  RunOptions o = options();
+  EXPECT_FALSE(make_plan(o, context()).spec.join.workdir_given);
+  o.workdir = "/data";
+  auto p = make_plan(o, context());
+  EXPECT_TRUE(p.spec.join.workdir_given);
+  EXPECT_TRUE(p.spec.container.workdir_given);
+  EXPECT_EQ(p.spec.join.workdir, "/data");
+}
+
+TEST(Plan, NoHomeAndContain) {
+  RunOptions o = options();
+  o.no_home = true;
+  o.contain = true;
+  auto mounts = make_plan(o, context()).spec.container.mounts;
+  auto at = [&](const std::string& target) {
+    return std::find_if(mounts.begin(), mounts.end(), [&](const image::MountSpec& m) { return m.target == target; });
+  };
+  EXPECT_EQ(at("/home/u"), mounts.end()) << "--no-home";
+  ASSERT_NE(at("/tmp"), mounts.end());
+  EXPECT_EQ(at("/tmp")->kind, image::MountKind::tmpfs);
+  ASSERT_NE(at("/var/tmp"), mounts.end());
+  EXPECT_EQ(at("/var/tmp")->origin, "--contain");
+}
+
+TEST(Plan, SiteConfigurationReachesTheSpec) {
+  RunOptions o = options();
+  o.site.env = {{"OMP_NUM_THREADS", "1"}};
+  o.site.fixed_env = {{"FABRIC", "/etc/hpclaunch/environ.d/net.env:2"}};
+  o.site.mounts = {image::bind_mount("/lustre", "/lustre", false, true, true, "/etc/hpclaunch/mounts.d/fs.fstab:1")};
+  o.site.fixed_mounts = {{"/lustre", "/etc/hpclaunch/mounts.d/fs.fstab:1"}};
+  o.site.hooks = {image::HookSpec{"10-mpi.sh", "/etc/hpclaunch/hooks.d/10-mpi.sh", "/etc/hpclaunch/hooks.d/10-mpi.sh"}};
+  auto p = make_plan(o, context());
+  EXPECT_EQ(p.spec.join.site_env, o.site.env);
+  ASSERT_EQ(p.spec.container.hooks.size(), 1u);
+  EXPECT_TRUE(std::any_of(p.spec.container.mounts.begin(), p.spec.container.mounts.end(),
+                          [](const image::MountSpec& m) { return m.target == "/lustre"; }));
+  o.env = {"FABRIC=tcp"};
+  EXPECT_EQ(error_of(o, context()),
+            "--env `FABRIC=tcp`: `FABRIC` is fixed by the site configuration (/etc/hpclaunch/environ.d/net.env:2)");
+  o.env.clear();
+  o.mounts = {"/home/u/lustre:/lustre"};
+  EXPECT_EQ(error_of(o, context()),
+            "--mount `/home/u/lustre:/lustre`: the mount at `/lustre` is fixed by the site configuration "
+            "(/etc/hpclaunch/mounts.d/fs.fstab:1)");
 }
 
 TEST(Plan, NoncesMakeDistinctRendezvous) {
@@ -220,7 +289,9 @@ TEST(Plan, TextAndJsonShowStepsAndMounts) {
 }
 
 TEST(Plan, NamedContainerInAJob) {
-  auto c = context({{"SLURM_JOB_ID", "77"}, {"SLURM_JOB_NUM_NODES", "4"}, {"SLURM_JOB_NODELIST", "node[1-4]"},
+  auto c = context({{"SLURM_JOB_ID", "77"},
+                    {"SLURM_JOB_NUM_NODES", "4"},
+                    {"SLURM_JOB_NODELIST", "node[1-4]"},
                     {"SLURMD_NODENAME", "vm"}});
   RunOptions o = options(8);
   o.name = "dev";
