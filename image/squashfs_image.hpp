@@ -61,6 +61,10 @@ class Image {
   // `file_size` is the image's length as the caller already checked it (rank
   // 0's one stat, broadcast): the holders do not stat the shared file again.
   Image(int fd, std::string path, std::uint64_t file_size);
+  // Another libsquashfuse handle on the same fd, for another serving thread
+  // (the library is not thread-safe): the checks `checked` passed stand, so
+  // nothing is stat'ed or parsed again.
+  static std::unique_ptr<Image> another_handle(const Image& checked);
   ~Image();
   Image(Image&&) noexcept;
   Image& operator=(Image&&) noexcept;
@@ -95,15 +99,22 @@ class Image {
   template <std::size_t N>
   std::array<std::uint8_t, N> table_entry(const std::uint64_t* blocks, std::uint64_t count, std::uint64_t index,
                                           const char* table);
+  Image() = default;
   void open_library(int fd, const SuperblockBytes& bytes);
   void read_id_table();
 
   std::string path_;
+  int fd_ = -1;
+  SuperblockBytes bytes_{};
   Superblock sb_;
   XattrIdTable xattr_ids_;
   std::unique_ptr<sqfs, void (*)(sqfs*)> fs_{nullptr, nullptr};
   std::vector<std::uint32_t> ids_;
 };
+
+// Bytes libsquashfuse read from images in this process (every handle).
+std::uint64_t bytes_read_by_library();
+void count_library_read(std::uint64_t bytes);
 
 // Little-endian fields of on-disk structures.
 template <typename T, std::size_t N>

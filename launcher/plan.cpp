@@ -9,6 +9,7 @@
 #include "wireup/join_protocol.hpp"
 #include "launcher/hostlist.hpp"
 #include "launcher/named.hpp"
+#include "launcher/plan_serving.hpp"
 #include "wireup/rendezvous.hpp"
 
 namespace hl::launcher {
@@ -275,6 +276,7 @@ wireup::LaunchSpec make_launch_spec(const RunOptions& o, const LaunchContext& c)
   join.binding = devices::BindingOptions{o.bind, o.gpus, o.cpus_per_task.value_or(0)};
   join.root = container.root = o.root;
   container.writable = o.writable;
+  spec.serving = plan_serving(o, c);
   spec.verbose = o.verbose;
   return spec;
 }
@@ -286,6 +288,9 @@ LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
   p.ntasks = choose_ntasks(o, c.env);
   p.local_holder = only_node_is_here(o, c, p.launcher, p.ntasks);
   if (!o.name.empty()) plan_named(o, c, p);
+  // For the default count of serving threads (the node's own ranks decide where known).
+  int nodes = p.launcher == Launcher::srun ? srun_node_count(o, c, p.ntasks) : (o.hostfile.empty() ? 1 : 0);
+  p.spec.serving.ranks_per_node = ranks_per_node(o, p.ntasks, nodes);
   auto node_cmd = node_command(c);
   if (p.launcher == Launcher::mpirun) {
     plan_mpirun(o, c, p, node_cmd);

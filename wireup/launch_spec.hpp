@@ -14,6 +14,7 @@
 #include "common/env.hpp"
 #include "devices/binding_options.hpp"
 #include "image/container_spec.hpp"
+#include "image/serving_spec.hpp"
 
 namespace hl::wireup {
 
@@ -47,6 +48,7 @@ struct LaunchSpec {
   image::ContainerSpec container;
   JoinSpec join;
   NamedSpec named;
+  image::ServingSpec serving;  // --stage, --fuse-threads
   bool verbose = false;
 };
 
@@ -69,6 +71,6 @@ JoinSpec join_spec_from_environment(std::string_view program);
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinSpec, rendezvous_group, timeout_s, workdir, user_env, report_bindings, binding,
                                    root, local_size, quiet_unless_first)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NamedSpec, name, in_job, idle_timeout_s)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LaunchSpec, container, join, named, verbose)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LaunchSpec, container, join, named, serving, verbose)
 
 }  // namespace hl::wireup
