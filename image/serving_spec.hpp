@@ -34,9 +34,12 @@ struct ServingSpec {
   int ranks_per_node = 0;      // the most ranks on one node, 0 when unknown
   int fuse_threads = 0;        // --fuse-threads; 0: from the node's ranks and cores
   bool fuse_clone_fd = false;  // each serving thread its own /dev/fuse fd (HPCLAUNCH_FUSE_CLONE_FD=1)
+  // Set by the front end once it staged the image: every node's copy is
+  // here (the same path on each), checked against rank 0's identity.
+  std::string staged_path;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ServingSpec, stage, stage_dir, auto_permille, auto_min_bytes, ranks_per_node,
-                                   fuse_threads, fuse_clone_fd)
+                                   fuse_threads, fuse_clone_fd, staged_path)
 
 // "auto", "memory", "none", or a directory (made absolute against `cwd`).
 // Throws Error for an empty value or a relative path that is not a word above.

@@ -297,6 +297,7 @@ LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
   } else {
     plan_srun(o, c, p, node_cmd);
   }
+  p.stage = plan_stage_target(o, c, p.launcher, p.local_holder, nodes, p.spec.join.rendezvous_group);
   if (p.local_holder) {
     p.node_step.clear();
     p.node_env.clear();
@@ -309,6 +310,13 @@ LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
     p.step_env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
   }
   return p;
+}
+
+void set_staged_path(LaunchPlan& p, const std::string& path) {
+  p.spec.serving.staged_path = path;
+  for (auto& [key, value] : p.node_env) {
+    if (key == wireup::kLaunchSpecVariable) value = wireup::encode(p.spec);
+  }
 }
 
 nlohmann::json plan_to_json(const LaunchPlan& p) {
@@ -347,6 +355,10 @@ std::string plan_to_text(const LaunchPlan& p) {
                        m.optional ? " (if present)" : "", m.origin);
   }
   out += fmt::format("rendezvous: <runtime dir>/{}/<node>/rendezvous\n", p.spec.join.rendezvous_group);
+  out += fmt::format("stage: {} ({})\n", image::describe_stage(p.spec.serving), describe_stage_target(p.stage));
+  out += fmt::format("fuse threads per node: {}\n",
+                     p.spec.serving.fuse_threads > 0 ? std::to_string(p.spec.serving.fuse_threads)
+                                                     : "one per local rank, at most its cpus and 4");
   return out;
 }
 

@@ -13,6 +13,16 @@
 
 namespace hl::launcher {
 
+// How the front end stages the image (--stage) before the node step starts;
+// whether it does is decided at launch, from the image's size and the room.
+enum class StageCopy { none, local, sbcast };
+struct StageTarget {
+  StageCopy copy = StageCopy::none;  // local: one machine, the front end copies; sbcast: Slurm's tree broadcast
+  int nodes = 1;                     // the launch's nodes (sbcast: all of the allocation's)
+  std::string file_name;             // hpclaunch-UID-GROUP.sqsh, in /dev/shm or the --stage DIR
+  std::string why_not;               // for -v when copy is none
+};
+
 struct LaunchPlan {
   Launcher launcher = Launcher::mpirun;  // mpirun or srun, never automatic
   int ntasks = 0;
@@ -27,7 +37,11 @@ struct LaunchPlan {
   EnvList step_env;                       // set for both steps
   EnvList node_env;                       // set for the node step only (with the launch spec)
   EnvList app_env;                        // set for the app step only (with the join spec)
+  StageTarget stage;
 };
+
+// The front end staged the image at `path`: the node step's spec says so.
+void set_staged_path(LaunchPlan& plan, const std::string& path);
 
 // The front end's directory in <runtime>/<launch group>/ (this name).
 std::string front_end_dir_name(const std::string& host);

@@ -45,4 +45,54 @@ int ranks_per_node(const RunOptions& o, int ntasks, int nodes) {
   return (ntasks + nodes - 1) / nodes;
 }
 
+namespace {
+
+StageTarget no_stage(const image::ServingSpec& spec, std::string why) {
+  if (spec.stage == image::StageMode::memory || spec.stage == image::StageMode::directory) {
+    throw Error(fmt::format("--stage {}: {}", image::describe_stage(spec), why), "use --stage none (or auto)");
+  }
+  StageTarget none;
+  none.why_not = std::move(why);
+  return none;
+}
+
+}  // namespace
+
+StageTarget plan_stage_target(const RunOptions& o, const LaunchContext& c, Launcher launcher, bool local_holder,
+                              int nodes, const std::string& group) {
+  image::ServingSpec spec;
+  image::parse_stage_option(o.stage, c.cwd, spec);
+  if (spec.stage == image::StageMode::none) return no_stage(spec, "--stage none");
+  if (!o.name.empty()) return no_stage(spec, "a named container is not staged (its holders read the image)");
+  StageTarget t;
+  t.file_name = fmt::format("hpclaunch-{}-{}.sqsh", c.uid, group);
+  if (local_holder) {
+    t.copy = StageCopy::local;
+    return t;
+  }
+  if (launcher != Launcher::srun) {
+    return no_stage(spec, "outside Slurm only one machine can be staged (no sbcast for mpirun --hostfile)");
+  }
+  auto all = env_value(c.env, "SLURM_JOB_NUM_NODES");
+  if (all.empty() || std::to_string(nodes) != all) {
+    return no_stage(spec, fmt::format("sbcast copies to all of the allocation's nodes ({}), the launch uses {}",
+                                      all.empty() ? "?" : all, nodes));
+  }
+  t.copy = StageCopy::sbcast;
+  t.nodes = nodes;
+  return t;
+}
+
+std::string describe_stage_target(const StageTarget& t) {
+  switch (t.copy) {
+    case StageCopy::local:
+      return "decided at launch; this machine: the front end copies";
+    case StageCopy::sbcast:
+      return fmt::format("decided at launch; {} nodes: sbcast", t.nodes);
+    case StageCopy::none:
+      break;
+  }
+  return "not staged: " + t.why_not;
+}
+
 }  // namespace hl::launcher

@@ -41,7 +41,12 @@ constexpr auto kRankStopGrace = std::chrono::seconds(2);
 std::unique_ptr<image::Container> build_container(const LaunchSpec& launch, const image::ImageMetadata& image,
                                                   UniqueFd image_fd, NodeFacts& facts, const OwnedDir& dir) {
   // Node 0 got the fd rank 0 opened; other nodes open and compare, no stat.
-  if (!image_fd) image_fd = image::open_matching_image(image);
+  // A staged copy replaces the shared file (rank 0's fd, if any, closes).
+  if (!launch.serving.staged_path.empty()) {
+    image_fd = image::open_staged_image(image, launch.serving.staged_path);
+  } else if (!image_fd) {
+    image_fd = image::open_matching_image(image);
+  }
   facts.setup.staging_dir = dir.dir().subdir("staging").path();
   return image::Container::build(std::move(image_fd), image.size, launch.container, facts.setup);
 }
@@ -181,11 +186,14 @@ void start_serving_threads(image::Container& container, const LaunchSpec& launch
             threads.count > 1 && threads.clone_fd ? " (a /dev/fuse clone each)" : "");
 }
 
-void report_serving(image::Container& container) {
+void report_serving(image::Container& container, const LaunchSpec& launch) {
   const auto& server = container.server();
   log::info("FUSE requests served ({} thread{}): {}", server.threads().count, server.threads().count == 1 ? "" : "s",
             server.request_counts().summary());
-  log::info("image bytes read by this holder: {}", server.image_bytes_read());
+  const auto& staged = launch.serving.staged_path;
+  log::info("image bytes read by this holder: {} from {}", server.image_bytes_read(),
+            staged.empty() ? fmt::format("the shared file `{}`", launch.container.image)
+                           : fmt::format("the staged copy `{}` (0 from the shared file)", staged));
 }
 
 // false when the starter is gone (EPIPE): nobody is left to tell.
@@ -246,7 +254,7 @@ int run_holder() {
   joins.serve_container(container.get(), launch, facts);
   start_serving_threads(*container, launch, 0);
   int code = ServeLoop(container.get(), joins, control.get(), signals.get(), policy_for(launch, !*detach)).run();
-  report_serving(*container);
+  report_serving(*container, launch);
   // The last one out tidies up: a front end killed with -9 left its
   // directory of this launch (its owner lock is free now).
   dir.remove();

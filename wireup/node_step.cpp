@@ -35,11 +35,16 @@ constexpr const char* kImageKey = "hpclaunch.image";    // rank 0: the image's i
 constexpr const char* kStatusKey = "hpclaunch.status";  // every rank: its container, ready or the error
 
 // Rank 0 reads; everyone gets the same JSON (metadata or the error).
-nlohmann::json share_image_identity(PmixClient& pmix, const std::string& path, UniqueFd& image_fd) {
+// With a staged image, rank 0 reads its own node's copy (the job never
+// reads the shared file again, so changes to it cannot reach the job) and
+// checksums its metadata tail, which every node checks its copy against.
+nlohmann::json share_image_identity(PmixClient& pmix, const LaunchSpec& spec, UniqueFd& image_fd) {
   if (pmix.rank() == 0) {
     std::string payload;
     try {
-      payload = nlohmann::json{{"image", image::read_image_metadata(path, &image_fd)}}.dump();
+      const std::string& staged = spec.serving.staged_path;
+      const std::string& path = staged.empty() ? spec.container.image : staged;
+      payload = nlohmann::json{{"image", image::read_image_metadata(path, &image_fd, !staged.empty())}}.dump();
     } catch (const Error& e) {
       payload = error_to_json(e).dump();
     }
@@ -153,7 +158,7 @@ int run_node_step(const LaunchSpec& spec) {
 
   PmixClient pmix = PmixClient::init();
   UniqueFd image_fd;
-  auto identity = share_image_identity(pmix, spec.container.image, image_fd);
+  auto identity = share_image_identity(pmix, spec, image_fd);
   // Only node 0 reports an image error (the others would repeat it).
   std::optional<Error> error = build_here(spec, identity, control.get(), std::move(image_fd), holder);
   bool all_ready = every_node_ready(pmix, error);
