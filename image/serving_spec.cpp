@@ -45,11 +45,11 @@ namespace {
 // sizes and what else to use.
 void check_room(const char* what, std::uint64_t image_size, const LeastRoom& room, const std::string& other) {
   if (image_size <= room.bytes) return;
-  throw Error(fmt::format("--stage {}: the image ({}) does not fit in {}'s {} ({} free)", what,
-                          human_bytes(image_size), room.node.empty() ? "this node" : room.node,
-                          std::string_view(what) == "memory" ? "free memory" : "staging directory",
-                          human_bytes(room.bytes)),
-              other);
+  throw Error(
+      fmt::format("--stage {}: the image ({}) does not fit in {}'s {} ({} free)", what, human_bytes(image_size),
+                  room.node.empty() ? "this node" : room.node,
+                  std::string_view(what) == "memory" ? "free memory" : "staging directory", human_bytes(room.bytes)),
+      other);
 }
 
 }  // namespace

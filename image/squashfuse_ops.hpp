@@ -41,8 +41,8 @@ enum class FuseOp { lookup, forget, getattr, readlink, open, read, opendir, read
 
 struct FuseRequestCounts {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(FuseOp::count)> by_op{};
-  std::atomic<std::uint64_t> read_bytes{0};     // answered to READ requests
-  std::atomic<std::uint64_t> largest_read{0};   // the largest READ the kernel asked for
+  std::atomic<std::uint64_t> read_bytes{0};    // answered to READ requests
+  std::atomic<std::uint64_t> largest_read{0};  // the largest READ the kernel asked for
 
   void add(FuseOp op) { by_op[static_cast<std::size_t>(op)].fetch_add(1, std::memory_order_relaxed); }
   std::uint64_t of(FuseOp op) const { return by_op[static_cast<std::size_t>(op)].load(std::memory_order_relaxed); }

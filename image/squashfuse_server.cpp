@@ -45,8 +45,8 @@ UniqueFd open_fuse_device() {
 SquashfsServer::SquashfsServer(UniqueFd image_fd, std::uint64_t image_size, UniqueFd fuse_dev,
                                const std::string& mountpoint, const std::string& image_path)
     : image_fd_(std::move(image_fd)),
-      context_(std::make_unique<ServeContext>(
-          std::make_unique<SquashfsReader>(image_fd_.get(), image_path, image_size))) {
+      context_(
+          std::make_unique<ServeContext>(std::make_unique<SquashfsReader>(image_fd_.get(), image_path, image_size))) {
   auto options = fmt::format("fd={},rootmode=40000,user_id={},group_id={}", fuse_dev.get(), ::getuid(), ::getgid());
   if (::mount("squashfuse", mountpoint.c_str(), "fuse.squashfuse", MS_NOSUID | MS_NODEV | MS_RDONLY, options.c_str()) !=
       0) {

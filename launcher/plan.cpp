@@ -356,9 +356,9 @@ std::string plan_to_text(const LaunchPlan& p) {
   }
   out += fmt::format("rendezvous: <runtime dir>/{}/<node>/rendezvous\n", p.spec.join.rendezvous_group);
   out += fmt::format("stage: {} ({})\n", image::describe_stage(p.spec.serving), describe_stage_target(p.stage));
-  out += fmt::format("fuse threads per node: {}\n",
-                     p.spec.serving.fuse_threads > 0 ? std::to_string(p.spec.serving.fuse_threads)
-                                                     : "one per local rank, at most its cpus and 4");
+  out += fmt::format("fuse threads per node: {}\n", p.spec.serving.fuse_threads > 0
+                                                        ? std::to_string(p.spec.serving.fuse_threads)
+                                                        : "one per local rank, at most its cpus and 4");
   return out;
 }
 

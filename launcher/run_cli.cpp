@@ -60,7 +60,8 @@ void add_container_options(CLI::App& app, RunOptions& o) {
   app.add_option("--idle-timeout", o.idle_timeout_s, "outside Slurm: stop a named container after this long unused")
       ->default_val(600);
   app.add_option("--join-timeout", o.join_timeout_s, "seconds ranks and holders wait for each other")->default_val(120);
-  app.add_option("--fuse-threads", o.fuse_threads, "threads serving the image on each node (1: one, as before; default: from its ranks and cores)")
+  app.add_option("--fuse-threads", o.fuse_threads,
+                 "threads serving the image on each node (1: one, as before; default: from its ranks and cores)")
       ->check(CLI::Range(0, 64));
   app.add_flag("-v,--verbose", o.verbose, "show launcher output and what each node does");
 }
@@ -77,7 +78,8 @@ void add_launch_options(CLI::App& app, RunOptions& o) {
   app.add_option("--ntasks-per-node", o.ntasks_per_node, "with srun: ranks per node");
   app.add_option("--distribution", o.distribution, "with srun: task distribution (block, cyclic, ...)");
   app.add_option("--cpu-bind", o.cpu_bind, "with srun: Slurm's binding instead of none");
-  app.add_option("--stage", o.stage, "copy the image once per job to each node first: memory, a node-local DIR, none, or auto")
+  app.add_option("--stage", o.stage,
+                 "copy the image once per job to each node first: memory, a node-local DIR, none, or auto")
       ->type_name("auto|memory|DIR|none")
       ->default_str("auto");
   app.add_flag("--dry-run", o.dry_run, "print the plan (steps, commands, mounts, env) and exit");

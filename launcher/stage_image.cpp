@@ -96,8 +96,8 @@ void broadcast(const std::string& from, const std::string& to, const std::string
   for (const auto& line : split(text, '\n')) {
     if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
   }
-  throw Error(fmt::format("--stage {}: sbcast of image `{}` to `{}` failed ({}){}", mode, from, to,
-                          describe_exit(code), last.empty() ? "" : ": " + last),
+  throw Error(fmt::format("--stage {}: sbcast of image `{}` to `{}` failed ({}){}", mode, from, to, describe_exit(code),
+                          last.empty() ? "" : ": " + last),
               "make room there on every node, or use --stage none");
 }
 
@@ -109,9 +109,8 @@ void remove_on_nodes(const std::string& path, int nodes) {
   options.stdin_fd = options.stdout_fd = options.stderr_fd = null.get();
   auto n = std::to_string(nodes);
   try {
-    auto step = ChildProcess::spawn({"srun", "--overlap", "-N", n, "-n", n, "--ntasks-per-node=1", "--cpu-bind=none",
-                                     "rm", "-f", path},
-                                    options);
+    auto step = ChildProcess::spawn(
+        {"srun", "--overlap", "-N", n, "-n", n, "--ntasks-per-node=1", "--cpu-bind=none", "rm", "-f", path}, options);
     if (!step.wait_for(10000)) step.terminate(1000);
   } catch (const Error& e) {
     log::warn("could not remove the staged image copies `{}`: {}", path, e.describe());

@@ -37,8 +37,8 @@ class StagedImageTest : public ::testing::Test {
   std::string shared() const { return dir_ + "/shared.sqsh"; }
   std::string staged() const { return dir_ + "/staged.sqsh"; }
   static void write(const std::string& path, const std::vector<std::uint8_t>& bytes) {
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                                static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   }
   std::string refusal() {
     try {
