@@ -92,7 +92,7 @@ write_job long.sh <<EOF
 EOF
 ranks_running() {  # JOBID: its live processes named solver
   job_processes "$1" | while read -r pid _; do
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = solver ] && echo "$pid"
+    if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = solver ]; then echo "$pid"; fi
   done | wc -l
 }
 long_job() {  # sbatch options: waits until the ranks run, prints the job id
