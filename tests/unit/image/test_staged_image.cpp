@@ -90,6 +90,22 @@ TEST_F(StagedImageTest, ACutCopyAndAMissingCopyAreOneLineEach) {
                            "--stage none");
 }
 
+// Without staging: a node that opens the shared image after it was replaced
+// (another image renamed over it) refuses in one line, without a stat.
+TEST_F(StagedImageTest, ASharedImageReplacedAfterRankZeroReadItIsRefused) {
+  EXPECT_TRUE(open_matching_image(identity_));
+  write(dir_ + "/new.sqsh", read_seed("mini-zstd"));
+  ASSERT_EQ(::rename((dir_ + "/new.sqsh").c_str(), shared().c_str()), 0);
+  try {
+    open_matching_image(identity_);
+    FAIL() << "a replaced image was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.describe(), "image `" + shared() +
+                                "` differs on this node from the one the first node read; the image changed during "
+                                "launch, or the path is not on a shared file system");
+  }
+}
+
 TEST(ReaderPool, EachServingThreadGetsAReaderOfItsOwn) {
   ImageFile file(read_seed("mini-zstd"));
   ReaderPool pool(std::make_unique<SquashfsReader>(file.reader()));
