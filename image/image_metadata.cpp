@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -60,7 +61,8 @@ void to_json(nlohmann::json& j, const ImageMetadata& m) {
        {"squashfs_offset", m.squashfs_offset},
        {"squashfs_size", m.squashfs_size},
        {"mtime_ns", m.mtime_ns},
-       {"superblock", to_hex(m.superblock.data(), m.superblock.size())}};
+       {"superblock", to_hex(m.superblock.data(), m.superblock.size())},
+       {"tail_checksum", m.tail_checksum}};
 }
 
 void from_json(const nlohmann::json& j, ImageMetadata& m) {
@@ -72,9 +74,10 @@ void from_json(const nlohmann::json& j, ImageMetadata& m) {
   auto bytes = from_hex(j.at("superblock").get<std::string>());
   if (bytes.size() != m.superblock.size()) throw Error("internal: bad superblock length in node message");
   std::memcpy(m.superblock.data(), bytes.data(), bytes.size());
+  m.tail_checksum = j.value("tail_checksum", std::uint64_t{0});
 }
 
-ImageMetadata read_image_metadata(const std::string& path, UniqueFd* opened) {
+ImageMetadata read_image_metadata(const std::string& path, UniqueFd* opened, bool tail_checksum) {
   UniqueFd fd = open_image(path);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw_errno("stat image", path);
@@ -92,6 +95,7 @@ ImageMetadata read_image_metadata(const std::string& path, UniqueFd* opened) {
   Superblock sb = parse_superblock(m.superblock, path);
   check_supported_compression(sb, path);  // fail at launch, not in every holder
   check_image_size(sb, m.squashfs_size, path);
+  if (tail_checksum) m.tail_checksum = metadata_tail_checksum(fd.get(), m.superblock, path);
   if (opened != nullptr) *opened = std::move(fd);
   return m;
 }
@@ -104,6 +108,45 @@ UniqueFd open_matching_image(const ImageMetadata& expected) {
   if (static_cast<std::uint64_t>(length) != expected.size || bytes != expected.superblock) {
     throw Error(fmt::format("image `{}` differs on this node from the one the first node read", expected.path),
                 "the image changed during launch, or the path is not on a shared file system");
+  }
+  return fd;
+}
+
+std::uint64_t metadata_tail_checksum(int fd, const SuperblockBytes& superblock, const std::string& path) {
+  Superblock sb = parse_superblock(superblock, path);
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  std::vector<unsigned char> buffer(1 << 20);
+  for (std::uint64_t at = sb.inode_table_start; at < sb.bytes_used;) {
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), sb.bytes_used - at));
+    ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(at));
+    if (n < 0) throw_errno("read image", path);
+    if (n == 0) throw Error(fmt::format("image `{}` ends before its metadata does", path), "copy the image again");
+    for (ssize_t i = 0; i < n; ++i) hash = (hash ^ buffer[static_cast<std::size_t>(i)]) * 0x100000001b3ull;
+    at += static_cast<std::uint64_t>(n);
+  }
+  return hash;
+}
+
+UniqueFd open_staged_image(const ImageMetadata& expected, const std::string& staged_path) {
+  UniqueFd fd(::open(staged_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) {
+    Error e = system_error(errno, "cannot open the staged copy of the image", staged_path);
+    throw Error(e.what(), "the copy did not reach this node; launch again, or use --stage none");
+  }
+  // Ours from here on, whatever the checks say: no copy outlives this call.
+  ::unlink(staged_path.c_str());
+  off_t length = ::lseek(fd.get(), 0, SEEK_END);
+  if (length < 0) throw_errno("seek image", staged_path);
+  SuperblockBytes bytes{};
+  ssize_t n = ::pread(fd.get(), bytes.data(), bytes.size(), 0);
+  if (n < 0) throw_errno("read image", staged_path);
+  bool same = static_cast<std::uint64_t>(length) == expected.size && static_cast<std::size_t>(n) == bytes.size() &&
+              bytes == expected.superblock &&
+              metadata_tail_checksum(fd.get(), bytes, staged_path) == expected.tail_checksum;
+  if (!same) {
+    throw Error(fmt::format("the staged copy `{}` differs from image `{}` as the first node read it", staged_path,
+                            expected.path),
+                "the image changed while it was copied, or the copy was cut short; launch again, or use --stage none");
   }
   return fd;
 }

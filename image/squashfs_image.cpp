@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -14,6 +15,8 @@ extern "C" {
 
 namespace hl::image::squashfs {
 namespace {
+
+std::atomic<std::uint64_t> g_library_bytes{0};
 
 static_assert(sizeof(squashfs_super_block) == kSuperblockSize);
 
@@ -57,8 +60,13 @@ void pread_exactly(int fd, std::array<std::uint8_t, N>& out, std::uint64_t offse
 
 }  // namespace
 
-Image::Image(int fd, std::string path, std::uint64_t file_size, std::uint64_t offset) : path_(std::move(path)) {
-  SuperblockBytes bytes{};
+std::uint64_t bytes_read_by_library() { return g_library_bytes.load(std::memory_order_relaxed); }
+
+void count_library_read(std::uint64_t bytes) { g_library_bytes.fetch_add(bytes, std::memory_order_relaxed); }
+
+Image::Image(int fd, std::string path, std::uint64_t file_size, std::uint64_t offset)
+    : path_(std::move(path)), fd_(fd), offset_(offset) {
+  SuperblockBytes& bytes = bytes_;
   ssize_t n = ::pread(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
   if (n < 0) throw_errno("read image", path_);
   sb_ = parse_superblock(std::span(bytes.data(), static_cast<std::size_t>(n)), path_);
@@ -71,6 +79,19 @@ Image::Image(int fd, std::string path, std::uint64_t file_size, std::uint64_t of
   }
   open_library(fd, bytes, offset);
   read_id_table();
+}
+
+std::unique_ptr<Image> Image::another_handle(const Image& checked) {
+  std::unique_ptr<Image> image(new Image());
+  image->path_ = checked.path_;
+  image->fd_ = checked.fd_;
+  image->bytes_ = checked.bytes_;
+  image->sb_ = checked.sb_;
+  image->xattr_ids_ = checked.xattr_ids_;
+  image->offset_ = checked.offset_;
+  image->open_library(checked.fd_, checked.bytes_, checked.offset_);
+  image->ids_ = checked.ids_;
+  return image;
 }
 
 Image::~Image() = default;
@@ -196,3 +217,13 @@ std::span<const std::uint8_t> Image::data_block(std::uint64_t position, std::uin
 }
 
 }  // namespace hl::image::squashfs
+
+// libsquashfuse reads every block of the image through its exported
+// sqfs_pread, a call through the PLT: this definition in the binary takes
+// its place, so the holder can say how many bytes it read from the image
+// (from the shared file, or from a staged copy) without wrapping the library.
+extern "C" ssize_t sqfs_pread(int fd, void* buf, size_t count, off_t offset) {
+  ssize_t n = ::pread(fd, buf, count, offset);
+  if (n > 0) hl::image::squashfs::count_library_read(static_cast<std::uint64_t>(n));
+  return n;
+}

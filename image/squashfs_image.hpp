@@ -63,6 +63,10 @@ class Image {
   // `offset`: where the squashfs starts in the file (a SIF's partition; the
   // library adds it to every read), `file_size` then the partition's size.
   Image(int fd, std::string path, std::uint64_t file_size, std::uint64_t offset = 0);
+  // Another libsquashfuse handle on the same fd, for another serving thread
+  // (the library is not thread-safe): the checks `checked` passed stand, so
+  // nothing is stat'ed or parsed again.
+  static std::unique_ptr<Image> another_handle(const Image& checked);
   ~Image();
   Image(Image&&) noexcept;
   Image& operator=(Image&&) noexcept;
@@ -97,15 +101,23 @@ class Image {
   template <std::size_t N>
   std::array<std::uint8_t, N> table_entry(const std::uint64_t* blocks, std::uint64_t count, std::uint64_t index,
                                           const char* table);
+  Image() = default;
   void open_library(int fd, const SuperblockBytes& bytes, std::uint64_t offset);
   void read_id_table();
 
   std::string path_;
+  int fd_ = -1;
+  std::uint64_t offset_ = 0;  // of the squashfs in the file (a SIF's partition)
+  SuperblockBytes bytes_{};
   Superblock sb_;
   XattrIdTable xattr_ids_;
   std::unique_ptr<sqfs, void (*)(sqfs*)> fs_{nullptr, nullptr};
   std::vector<std::uint32_t> ids_;
 };
+
+// Bytes libsquashfuse read from images in this process (every handle).
+std::uint64_t bytes_read_by_library();
+void count_library_read(std::uint64_t bytes);
 
 // Little-endian fields of on-disk structures.
 template <typename T, std::size_t N>

@@ -28,6 +28,13 @@ SquashfsReader::SquashfsReader(int image_fd, std::string image_path, std::uint64
   squashfs::inode_stat(*image_, root);
 }
 
+SquashfsReader::SquashfsReader(std::unique_ptr<squashfs::Image> image)
+    : image_(std::move(image)), files_(std::make_unique<squashfs::FileReader>()) {}
+
+std::unique_ptr<SquashfsReader> SquashfsReader::another() const {
+  return std::unique_ptr<SquashfsReader>(new SquashfsReader(squashfs::Image::another_handle(*image_)));
+}
+
 SquashfsReader::~SquashfsReader() = default;
 SquashfsReader::SquashfsReader(SquashfsReader&&) noexcept = default;
 SquashfsReader& SquashfsReader::operator=(SquashfsReader&&) noexcept = default;

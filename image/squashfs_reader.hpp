@@ -37,6 +37,10 @@ class SquashfsReader {
   // Checks the superblock, tables and root directory; throws hl::Error
   // naming `image_path` with a hint to run unsquashfs on it.
   SquashfsReader(int image_fd, std::string image_path, std::uint64_t image_size, std::uint64_t image_offset = 0);
+  // A reader of its own on the same image fd, for another serving thread
+  // (libsquashfuse 0.1.105 is not thread-safe): its own handle and caches,
+  // the checks this one passed standing (no stat, no parsing again).
+  std::unique_ptr<SquashfsReader> another() const;
   ~SquashfsReader();
   SquashfsReader(SquashfsReader&&) noexcept;
   SquashfsReader& operator=(SquashfsReader&&) noexcept;
@@ -65,6 +69,7 @@ class SquashfsReader {
   const std::string& first_corruption() const { return first_corruption_; }
 
  private:
+  explicit SquashfsReader(std::unique_ptr<squashfs::Image> image);
   template <typename Operation>
   int guarded(Operation operation);
   std::uint64_t ref_of(Node node) const;

@@ -13,6 +13,7 @@
 #include "common/signals.hpp"
 #include "common/strings.hpp"
 #include "launcher/node_side.hpp"
+#include "launcher/stage_image.hpp"
 
 namespace hl::launcher {
 namespace {
@@ -69,14 +70,22 @@ int run_both(const LaunchPlan& plan, bool verbose, int signals) {
 
 }  // namespace
 
-int run_plan(const LaunchPlan& plan, bool verbose) {
+int run_plan(const LaunchPlan& planned, bool verbose) {
   UniqueFd signals = block_termination_signals();
+  // The image is copied to the nodes first (--stage): the node step's spec
+  // then names the copy. Declared first, so its leftovers go last.
+  LaunchPlan plan = planned;
+  UniqueFd image_fd;  // a missing or truncated image fails here, before any step
+  plan.image_identity = image::read_image_metadata(plan.spec.container.image, &image_fd);
+  StagedImage staged = StagedImage::stage(plan, image_fd.get());
+  image_fd.reset();
   // Open MPI's session dirs (mpirun) live in the front end's own directory
   // of this launch; it goes, with whatever a signalled mpirun left in it,
   // once both steps are gone (declared first: destroyed last).
   PrivateDir runtime = open_runtime_dir(environment_of_this_process());
   OwnedDir own_dir = OwnedDir::create(runtime, plan.spec.join.rendezvous_group, front_end_dir_name(host_name()));
   int code = run_both(plan, verbose, signals.get());
+  staged.finished(code);
   // Holders on this host that were killed (with their node step) left their
   // directories; their owner locks are free now.
   runtime.sweep_stale(plan.spec.join.rendezvous_group);

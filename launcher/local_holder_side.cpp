@@ -31,7 +31,16 @@ class LocalHolderSide : public NodeSide {
   void start() override {
     const std::string& path = plan_.spec.container.image;
     UniqueFd image_fd;
-    image::ImageMetadata image = image::read_image_metadata(path, &image_fd);
+    // A staged copy: its identity, the metadata tail's checksum included, is
+    // what the holder checks the copy it opens against.
+    const std::string& staged = plan_.spec.serving.staged_path;
+    image::ImageMetadata image;
+    if (plan_.image_identity && staged.empty()) {
+      image = *plan_.image_identity;  // read by the front end: open and compare, no second stat
+      image_fd = image::open_matching_image(image);
+    } else {
+      image = image::read_image_metadata(staged.empty() ? path : staged, &image_fd, !staged.empty());
+    }
     auto [ours, theirs] = message_socket_pair();
     options_.fd_map = {{theirs.get(), wireup::kHolderControlFd}};
     options_.stdout_fd = options_.stderr_fd = output_.write_fd();

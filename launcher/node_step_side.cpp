@@ -72,7 +72,11 @@ class NodeStepSide : public NodeSide {
   void start() override {
     if (!identity_known_) {  // once: a restart reuses it
       EnvList identity;
-      add_image_identity(identity, plan_.spec.container.image);
+      if (plan_.image_identity) {
+        env_set(identity, wireup::kImageIdentityVariable, nlohmann::json(*plan_.image_identity).dump());
+      } else {
+        add_image_identity(identity, plan_.spec.container.image);
+      }
       if (!options_.env) options_.env = env_assignments(environment_of_this_process());
       for (const auto& assignment : env_assignments(identity)) options_.env->push_back(assignment);
       identity_known_ = true;

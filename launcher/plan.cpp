@@ -9,6 +9,7 @@
 #include "wireup/join_protocol.hpp"
 #include "launcher/hostlist.hpp"
 #include "launcher/named.hpp"
+#include "launcher/plan_serving.hpp"
 #include "wireup/rendezvous.hpp"
 
 namespace hl::launcher {
@@ -355,6 +356,7 @@ wireup::LaunchSpec make_launch_spec(const RunOptions& o, const LaunchContext& c)
   join.binding = devices::BindingOptions{o.bind, o.gpus, o.cpus_per_task.value_or(0)};
   join.root = container.root = o.root;
   container.writable = o.writable;
+  spec.serving = plan_serving(o, c);
   spec.verbose = o.verbose;
   if (auto text = env_value(c.env, "HPCLAUNCH_FENCE_TIMEOUT"); !text.empty()) {
     spec.fence_timeout_s = static_cast<int>(parse_integer(text, "HPCLAUNCH_FENCE_TIMEOUT (seconds)", 1, 3600));
@@ -369,12 +371,16 @@ LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
   p.ntasks = choose_ntasks(o, c.env);
   p.local_holder = only_node_is_here(o, c, p.launcher, p.ntasks);
   if (!o.name.empty()) plan_named(o, c, p);
+  // For the default count of serving threads (the node's own ranks decide where known).
+  int nodes = p.launcher == Launcher::srun ? srun_node_count(o, c, p.ntasks) : (o.hostfile.empty() ? 1 : 0);
+  p.spec.serving.ranks_per_node = ranks_per_node(o, p.ntasks, nodes);
   auto node_cmd = node_command(c);
   if (p.launcher == Launcher::mpirun) {
     plan_mpirun(o, c, p, node_cmd);
   } else {
     plan_srun(o, c, p, node_cmd);
   }
+  p.stage = plan_stage_target(o, c, p.launcher, p.local_holder, nodes, p.spec.join.rendezvous_group);
   if (p.local_holder) {
     p.node_step.clear();
     p.node_env.clear();
@@ -387,6 +393,13 @@ LaunchPlan make_plan(const RunOptions& o, const LaunchContext& c) {
     p.step_env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
   }
   return p;
+}
+
+void set_staged_path(LaunchPlan& p, const std::string& path) {
+  p.spec.serving.staged_path = path;
+  for (auto& [key, value] : p.node_env) {
+    if (key == wireup::kLaunchSpecVariable) value = wireup::encode(p.spec);
+  }
 }
 
 nlohmann::json plan_to_json(const LaunchPlan& p) {
@@ -430,6 +443,10 @@ std::string plan_to_text(const LaunchPlan& p) {
   for (const auto& [k, v] : p.spec.join.site_env) out += fmt::format("environ.d: {}={}\n", k, v);
   for (const auto& h : p.spec.container.hooks) out += fmt::format("hook: {}  [{}]\n", h.name, h.origin);
   out += fmt::format("rendezvous: <runtime dir>/{}/<node>/rendezvous\n", p.spec.join.rendezvous_group);
+  out += fmt::format("stage: {} ({})\n", image::describe_stage(p.spec.serving), describe_stage_target(p.stage));
+  out += fmt::format("fuse threads per node: {}\n", p.spec.serving.fuse_threads > 0
+                                                        ? std::to_string(p.spec.serving.fuse_threads)
+                                                        : "one per local rank, at most its cpus and 4");
   return out;
 }
 

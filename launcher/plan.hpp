@@ -2,16 +2,28 @@
 // RunOptions + LaunchContext -> the launch plan: the launch spec every node
 // and rank gets, both step command lines and their extra environment.
 // Pure (the caller gathers the facts), so every rule here is unit-tested.
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/env.hpp"
+#include "image/image_metadata.hpp"
 #include "launcher/run_options.hpp"
 #include "wireup/launch_spec.hpp"
 
 namespace hl::launcher {
+
+// How the front end stages the image (--stage) before the node step starts;
+// whether it does is decided at launch, from the image's size and the room.
+enum class StageCopy { none, local, sbcast };
+struct StageTarget {
+  StageCopy copy = StageCopy::none;  // local: one machine, the front end copies; sbcast: Slurm's tree broadcast
+  int nodes = 1;                     // the launch's nodes (sbcast: all of the allocation's)
+  std::string file_name;             // hpclaunch-UID-GROUP.sqsh, in /dev/shm or the --stage DIR
+  std::string why_not;               // for -v when copy is none
+};
 
 struct LaunchPlan {
   Launcher launcher = Launcher::mpirun;  // mpirun or srun, never automatic
@@ -27,7 +39,15 @@ struct LaunchPlan {
   EnvList step_env;                       // set for both steps
   EnvList node_env;                       // set for the node step only (with the launch spec)
   EnvList app_env;                        // set for the app step only (with the join spec)
+  StageTarget stage;
+  // The front end's one read of the image (open, fstat, superblock: the
+  // job's only stat of it), made by run_plan before anything starts and
+  // passed to the node steps and the holders, which compare without stat.
+  std::optional<image::ImageMetadata> image_identity;
 };
+
+// The front end staged the image at `path`: the node step's spec says so.
+void set_staged_path(LaunchPlan& plan, const std::string& path);
 
 // The front end's directory in <runtime>/<launch group>/ (this name).
 std::string front_end_dir_name(const std::string& host);

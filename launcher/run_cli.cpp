@@ -82,6 +82,9 @@ void add_container_options(CLI::App& app, RunOptions& o) {
   app.add_option("--idle-timeout", o.idle_timeout_s, "outside Slurm: stop a named container after this long unused")
       ->default_val(600);
   app.add_option("--join-timeout", o.join_timeout_s, "seconds ranks and holders wait for each other")->default_val(120);
+  app.add_option("--fuse-threads", o.fuse_threads,
+                 "threads serving the image on each node (1: one, as before; default: from its ranks and cores)")
+      ->check(CLI::Range(0, 64));
   app.add_flag("-v,--verbose", o.verbose, "show launcher output and what each node does");
 }
 
@@ -99,6 +102,10 @@ void add_launch_options(CLI::App& app, RunOptions& o) {
   app.add_option("--cpu-bind", o.cpu_bind, "with srun: Slurm's binding instead of none");
   app.add_flag("--insecure", o.insecure,
                "with --image docker://...: talk plain HTTP to the registry (test registries)");
+  app.add_option("--stage", o.stage,
+                 "copy the image once per job to each node first: memory, a node-local DIR, none, or auto")
+      ->type_name("auto|memory|DIR|none")
+      ->default_str("auto");
   app.add_flag("--dry-run", o.dry_run, "print the plan (steps, commands, mounts, env) and exit");
   app.add_flag("--json", o.json, "machine-readable output (the plan with --dry-run, a summary otherwise)");
 }

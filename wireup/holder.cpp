@@ -1,6 +1,7 @@
 #include "wireup/holder.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -40,7 +41,12 @@ constexpr auto kRankStopGrace = std::chrono::seconds(2);
 std::unique_ptr<image::Container> build_container(const LaunchSpec& launch, const image::ImageMetadata& image,
                                                   UniqueFd image_fd, NodeFacts& facts, const OwnedDir& dir) {
   // Node 0 got the fd rank 0 opened; other nodes open and compare, no stat.
-  if (!image_fd) image_fd = image::open_matching_image(image);
+  // A staged copy replaces the shared file (rank 0's fd, if any, closes).
+  if (!launch.serving.staged_path.empty()) {
+    image_fd = image::open_staged_image(image, launch.serving.staged_path);
+  } else if (!image_fd) {
+    image_fd = image::open_matching_image(image);
+  }
   facts.setup.staging_dir = dir.dir().subdir("staging").path();
   facts.setup.image_offset = image.squashfs_offset;
   return image::Container::build(std::move(image_fd), image.squashfs_size, launch.container, facts.setup);
@@ -87,7 +93,9 @@ class ServeLoop {
       }
       auto timeout = poll_timeout();
       if (!timeout) return 1;
-      std::vector<pollfd> fds = {{container_ != nullptr ? container_->server().fd() : -1, POLLIN, 0},
+      // Serving threads answer FUSE by themselves; one thread alone is this loop.
+      bool serve_fuse = container_ != nullptr && !container_->server().threaded();
+      std::vector<pollfd> fds = {{serve_fuse ? container_->server().fd() : -1, POLLIN, 0},
                                  {stopping_ ? -1 : joins_.listener(), POLLIN, 0},
                                  {control_, POLLIN, 0},
                                  {signals_, POLLIN, 0}};
@@ -166,6 +174,29 @@ class ServeLoop {
   Clock::time_point stop_deadline_{};
 };
 
+// FUSE served from threads from now on (the build child has forked): as
+// many as --fuse-threads, or as the node's ranks and cpus suggest.
+void start_serving_threads(image::Container& container, const LaunchSpec& launch, int local_ranks) {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  int ncpus = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+  int ranks = local_ranks > 0 ? local_ranks : launch.serving.ranks_per_node;
+  image::FuseThreads threads{image::fuse_thread_count(launch.serving, ranks, ncpus), launch.serving.fuse_clone_fd};
+  container.server().serve_in_threads(threads);
+  log::info("FUSE served by {} thread{}{}", threads.count, threads.count == 1 ? "" : "s",
+            threads.count > 1 && threads.clone_fd ? " (a /dev/fuse clone each)" : "");
+}
+
+void report_serving(image::Container& container, const LaunchSpec& launch) {
+  const auto& server = container.server();
+  log::info("FUSE requests served ({} thread{}): {}", server.threads().count, server.threads().count == 1 ? "" : "s",
+            server.request_counts().summary());
+  const auto& staged = launch.serving.staged_path;
+  log::info("image bytes read by this holder: {} from {}", server.image_bytes_read(),
+            staged.empty() ? fmt::format("the shared file `{}`", launch.container.image)
+                           : fmt::format("the staged copy `{}` (0 from the shared file)", staged));
+}
+
 // false when the starter is gone (EPIPE): nobody is left to tell.
 template <typename Send>
 bool tell_starter(Send&& send) {
@@ -222,8 +253,9 @@ int run_holder() {
   if (*detach) ::prctl(PR_SET_PDEATHSIG, 0);  // a node step's death no longer stops us
   JoinServer joins(listen_rendezvous(dir.dir()));
   joins.serve_container(container.get(), launch, facts);
+  start_serving_threads(*container, launch, 0);
   int code = ServeLoop(container.get(), joins, control.get(), signals.get(), policy_for(launch, !*detach)).run();
-  log::info("FUSE requests served: {}", container->server().request_counts().summary());
+  report_serving(*container, launch);
   // The last one out tidies up: a front end killed with -9 left its
   // directory of this launch (its owner lock is free now).
   dir.remove();
@@ -252,6 +284,7 @@ int run_companion_holder(UniqueFd listener, const LaunchSpec& launch) {
     facts = discover_node_facts(launch, dirname_of(dir.path()));
     container = build_container(launch, image, std::move(image_fd), facts, dir);
     joins.serve_container(container.get(), launch, facts);
+    start_serving_threads(*container, launch, 0);
   } catch (const Error& e) {
     // Every task of this node asks; each gets the error, then we go.
     joins.serve_failure(e);

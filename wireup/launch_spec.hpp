@@ -14,6 +14,7 @@
 #include "common/env.hpp"
 #include "devices/binding_options.hpp"
 #include "image/container_spec.hpp"
+#include "image/serving_spec.hpp"
 
 namespace hl::wireup {
 
@@ -54,6 +55,7 @@ struct LaunchSpec {
   image::ContainerSpec container;
   JoinSpec join;
   NamedSpec named;
+  image::ServingSpec serving;  // --stage, --fuse-threads
   bool verbose = false;
   // How long a node step waits in one PMIx fence before it gives up and the
   // front end starts it again (HPCLAUNCH_FENCE_TIMEOUT; 0: 10 s + 20 ms per
@@ -85,6 +87,6 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinSpec, rendezvous_group, timeout_s, workdi
                                    cleanenv, unset_env, command, report_bindings, binding, root, local_size,
                                    quiet_unless_first)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NamedSpec, name, in_job, idle_timeout_s)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LaunchSpec, container, join, named, verbose, fence_timeout_s)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LaunchSpec, container, join, named, serving, verbose, fence_timeout_s)
 
 }  // namespace hl::wireup

@@ -35,7 +35,6 @@ namespace {
 
 constexpr const char* kStatusKey = "hpclaunch.status";  // every rank: its container, ready or the error
 
-// Rank 0 reads; everyone gets the same JSON (metadata or the error).
 // A fence normally takes milliseconds; the first one also waits for the
 // slowest node step to start, which grows with the node count.
 std::chrono::milliseconds fence_timeout(const LaunchSpec& spec, int nodes) {
@@ -54,7 +53,7 @@ image::ImageMetadata image_identity_from_environment() {
   }
 }
 
-// Every rank's status after the second fence: true when all are ready.
+// Every rank's status after the fence: true when all are ready.
 bool every_node_ready(PmixClient& pmix, const std::optional<Error>& mine, std::chrono::milliseconds timeout) {
   pmix.put(kStatusKey, mine ? error_to_json(*mine).dump() : R"({"ready":true})");
   pmix.fence(timeout);
