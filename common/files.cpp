@@ -117,8 +117,7 @@ std::string read_regular_file(int fd, const std::string& what, std::uint64_t max
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw_errno("stat", what);
   if (!S_ISREG(st.st_mode)) {
-    throw Error(fmt::format("{} is not a regular file ({})", what, file_type(st.st_mode)),
-                "make it a regular file");
+    throw Error(fmt::format("{} is not a regular file ({})", what, file_type(st.st_mode)), "make it a regular file");
   }
   if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
     throw Error(fmt::format("{} is larger than {} bytes", what, max_bytes), "is it the file you meant?");

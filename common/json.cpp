@@ -9,7 +9,9 @@ void reject_floats(const nlohmann::json& j, std::string_view what) {
   }
 }
 
-std::string to_wire(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+std::string to_wire(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 nlohmann::json error_to_json(const Error& e) {
   return {{"error", e.what()}, {"hint", e.hint()}, {"exit_code", e.exit_code()}};

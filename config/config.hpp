@@ -66,9 +66,9 @@ struct SiteConfig {
   std::vector<OptionSetting> options;  // in the order first set
   std::vector<EnvSetting> env;         // every assignment, in order
   std::vector<image::MountSpec> mounts;
-  std::vector<bool> mount_fixed;       // parallel to mounts
-  std::vector<HookSetting> hooks;      // in the order they run
-  std::vector<std::string> warnings;   // user entries a fixed site entry overrode
+  std::vector<bool> mount_fixed;      // parallel to mounts
+  std::vector<HookSetting> hooks;     // in the order they run
+  std::vector<std::string> warnings;  // user entries a fixed site entry overrode
 
   const OptionSetting* option(std::string_view key) const;
   // The fixed site variable `key`, if any.

@@ -25,7 +25,7 @@ struct ConfigFile {
 
 struct ConfigSources {
   std::string site_dir;
-  std::string user_dir;  // "" when neither XDG_CONFIG_HOME nor HOME is set
+  std::string user_dir;             // "" when neither XDG_CONFIG_HOME nor HOME is set
   std::vector<ConfigFile> conf;     // hpclaunch.conf: the site's, then the user's
   std::vector<ConfigFile> environ;  // environ.d/*.env
   std::vector<ConfigFile> mounts;   // mounts.d/*.fstab

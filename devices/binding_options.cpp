@@ -49,9 +49,7 @@ std::string_view to_string(GpuSelection gpus) {
 }
 
 void to_json(nlohmann::json& j, const BindingOptions& o) {
-  j = {{"policy", to_string(o.policy)},
-       {"gpus", to_string(o.gpus)},
-       {"cpus_per_rank", o.cpus_per_rank}};
+  j = {{"policy", to_string(o.policy)}, {"gpus", to_string(o.gpus)}, {"cpus_per_rank", o.cpus_per_rank}};
 }
 
 void from_json(const nlohmann::json& j, BindingOptions& o) {

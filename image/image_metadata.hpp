@@ -1,6 +1,6 @@
 #pragma once
-// What rank 0 of the node step learns about the image (one stat, one read)
-// and broadcasts, so that no other node stats the shared file system.
+// What the front end learns about the image (one stat, one read)
+// and passes on, so that no node stats the shared file system.
 #include <cstdint>
 #include <string>
 
@@ -37,12 +37,12 @@ ImageMetadata read_image_metadata(const std::string& path, UniqueFd* opened = nu
 // FNV-1a 64 of the image's metadata tail, read from `fd`.
 std::uint64_t metadata_tail_checksum(int fd, const SuperblockBytes& superblock, const std::string& path);
 
-// Opens the image on another node and checks it is the file rank 0 saw,
+// Opens the image on a node and checks it is the file the front end saw,
 // without stat: the superblock bytes and the length (lseek) must match.
 UniqueFd open_matching_image(const ImageMetadata& expected);
 
 // Opens this node's staged copy of the image (--stage), checks it is the
-// file rank 0 saw — length, superblock, metadata tail checksum — and unlinks
+// file the front end saw — length, superblock, metadata tail checksum — and unlinks
 // it: the open fd keeps it for as long as the holder serves, and no exit
 // path (scancel, time limit, a crash) can leave it behind. Throws Error
 // naming the copy and the fix.

@@ -11,8 +11,8 @@
 namespace hl::image {
 
 struct ImagePath {
-  std::string path;       // absolute, inside the image, no symlink among its existing components
-  bool exists = false;    // the whole path exists in the image
+  std::string path;         // absolute, inside the image, no symlink among its existing components
+  bool exists = false;      // the whole path exists in the image
   bool is_symlink = false;  // exists, and its last component is a symlink (not followed)
 };
 

@@ -50,7 +50,8 @@ UniqueFd make_user_view_namespace(uid_t uid, gid_t gid) {
   up_write.reset();
   down_read.reset();
   char byte = 0;
-  if (::read(up_read.get(), &byte, 1) != 1 || byte != 'y') throw Error("cannot create the container's user view (nested user namespace)");
+  if (::read(up_read.get(), &byte, 1) != 1 || byte != 'y')
+    throw Error("cannot create the container's user view (nested user namespace)");
   std::string proc = fmt::format("/proc/{}", child.pid());
   write_maps(proc, uid, 0, gid, 0);
   UniqueFd ns(::open((proc + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));

@@ -102,9 +102,10 @@ class LocalHolderSide : public NodeSide {
     drain_output();
     if (failed_ || (ready_ && *code_ == 0)) return std::nullopt;
     if (killed_by_signal(*code_)) {
-      log::error("the container holder died ({0}) while serving image `{1}`; the image may be corrupt: check it with "
-                 "`unsquashfs -s {1}` and `unsquashfs -l {1}`",
-                 describe_exit(*code_), plan_.spec.container.image);
+      log::error(
+          "the container holder died ({0}) while serving image `{1}`; the image may be corrupt: check it with "
+          "`unsquashfs -s {1}` and `unsquashfs -l {1}`",
+          describe_exit(*code_), plan_.spec.container.image);
     } else if (!ready_) {
       print_hpclaunch_lines(output_.text(), is_problem_line);
     }

@@ -64,7 +64,8 @@ std::optional<std::string> record_mismatch(const NamedRecord& existing, const Na
     return fmt::format("named container `{}` was made with {}; this launch asks for {}{}", existing.name, was, now,
                        what.empty() ? "" : " " + what);
   };
-  if (!asked.image.empty() && asked.image != existing.image) return differs("", "--image " + existing.image, "--image " + asked.image);
+  if (!asked.image.empty() && asked.image != existing.image)
+    return differs("", "--image " + existing.image, "--image " + asked.image);
   bool mounts_equal = asked.mounts.size() == existing.mounts.size() &&
                       std::equal(asked.mounts.begin(), asked.mounts.end(), existing.mounts.begin(), same);
   if (!asked.mounts.empty() && !mounts_equal) return differs("", describe(existing.mounts), describe(asked.mounts));

@@ -92,8 +92,8 @@ void make_here(const LaunchPlan& plan, const PrivateDir& group, int keeper, int 
 
 // Slurm: a node step on `nodes` that lasts the job; its output goes to a
 // file (it writes after we are gone), which we watch until it is ready.
-void make_on_nodes(const LaunchPlan& plan, const std::vector<std::string>& nodes, const PrivateDir& group,
-                   int keeper, bool verbose, int signals) {
+void make_on_nodes(const LaunchPlan& plan, const std::vector<std::string>& nodes, const PrivateDir& group, int keeper,
+                   bool verbose, int signals) {
   auto command = node_step_on(plan, nodes);
   StepOutput output(verbose, fmt::format("{}/node-step.{}.log", group.path(), random_hex(4)));
   EnvList env = env_overlay(env_overlay(environment_of_this_process(), plan.step_env), plan.node_env);
@@ -121,9 +121,9 @@ void make_on_nodes(const LaunchPlan& plan, const std::vector<std::string>& nodes
       int code = node.wait();
       output.drain();
       if (!verbose) print_hpclaunch_lines(output.text(), is_problem_line);
-      throw Error(fmt::format("the named container's node step failed ({}) on {}", describe_exit(code),
-                              fmt::join(nodes, ",")),
-                  "", code == 0 ? 1 : code);
+      throw Error(
+          fmt::format("the named container's node step failed ({}) on {}", describe_exit(code), fmt::join(nodes, ",")),
+          "", code == 0 ? 1 : code);
     }
   }
   node.release();  // it lasts the job, not this launch

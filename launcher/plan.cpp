@@ -73,7 +73,7 @@ void plan_mpirun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, con
   // Open MPI passes a variable to remote nodes only when named with -x.
   p.node_step = mpirun_prefix(o, c);
   p.node_step.insert(p.node_step.end(), {"--map-by", "ppr:1:node", "--stdin", "none", "-x", wireup::kLaunchSpecVariable,
-                                           "-x", wireup::kImageIdentityVariable});
+                                         "-x", wireup::kImageIdentityVariable});
   p.node_step.insert(p.node_step.end(), node_cmd.begin(), node_cmd.end());
   // Two mpiruns starting at once race to mkdir the same session dir
   // (/tmp/ompi.HOST.UID: "File exists"), and a signalled mpirun leaves its

@@ -36,9 +36,9 @@ struct LaunchPlan {
   wireup::LaunchSpec spec;
   std::vector<std::string> node_step;
   std::vector<std::string> app_step;
-  EnvList step_env;                       // set for both steps
-  EnvList node_env;                       // set for the node step only (with the launch spec)
-  EnvList app_env;                        // set for the app step only (with the join spec)
+  EnvList step_env;  // set for both steps
+  EnvList node_env;  // set for the node step only (with the launch spec)
+  EnvList app_env;   // set for the app step only (with the join spec)
   StageTarget stage;
   // The front end's one read of the image (open, fstat, superblock: the
   // job's only stat of it), made by run_plan before anything starts and

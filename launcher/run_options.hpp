@@ -59,7 +59,7 @@ struct RunOptions {
   std::string name;       // --name: a named container, kept for later launches
   int idle_timeout_s = 600;
   int join_timeout_s = 120;
-  bool insecure = false;  // --insecure: a docker:// --image from a plain-HTTP registry
+  bool insecure = false;       // --insecure: a docker:// --image from a plain-HTTP registry
   std::string stage = "auto";  // --stage auto|memory|DIR|none
   int fuse_threads = 0;        // --fuse-threads (0: from the node's ranks and cores)
   bool dry_run = false;

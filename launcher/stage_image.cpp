@@ -145,7 +145,8 @@ StagedImage StagedImage::stage(LaunchPlan& plan, int image_fd) {
   if (identity.squashfs_offset != 0) {
     // A SIF's partition is served in place at its offset; copies are of whole squashfs files.
     if (serving.stage != image::StageMode::automatic) {
-      throw Error(fmt::format("--stage {}: image `{}` is a SIF file, which is served in place", image::describe_stage(serving), image),
+      throw Error(fmt::format("--stage {}: image `{}` is a SIF file, which is served in place",
+                              image::describe_stage(serving), image),
                   "use --stage none, or convert it to a .sqsh");
     }
     log::info("image not staged: auto: a SIF image is served in place");

@@ -29,8 +29,8 @@ void install_fake_root_filter() {
   // "Succeed" = fail with errno 0: the call returns 0 and does nothing.
   const auto succeed = SCMP_ACT_ERRNO(0);
   for (int call : {SCMP_SYS(chown), SCMP_SYS(fchown), SCMP_SYS(lchown), SCMP_SYS(fchownat), SCMP_SYS(setuid),
-                   SCMP_SYS(setgid), SCMP_SYS(setreuid), SCMP_SYS(setregid), SCMP_SYS(setresuid),
-                   SCMP_SYS(setresgid), SCMP_SYS(setfsuid), SCMP_SYS(setfsgid), SCMP_SYS(setgroups)}) {
+                   SCMP_SYS(setgid), SCMP_SYS(setreuid), SCMP_SYS(setregid), SCMP_SYS(setresuid), SCMP_SYS(setresgid),
+                   SCMP_SYS(setfsuid), SCMP_SYS(setfsgid), SCMP_SYS(setgroups)}) {
     check(seccomp_rule_add(filter.get(), succeed, call, 0), "rule");
   }
   // Device nodes only: a FIFO or a regular file made with mknod is real.

@@ -40,8 +40,8 @@ constexpr auto kRankStopGrace = std::chrono::seconds(2);
 // Where the node's container is assembled: a private dir of this launch.
 std::unique_ptr<image::Container> build_container(const LaunchSpec& launch, const image::ImageMetadata& image,
                                                   UniqueFd image_fd, NodeFacts& facts, const OwnedDir& dir) {
-  // Node 0 got the fd rank 0 opened; other nodes open and compare, no stat.
-  // A staged copy replaces the shared file (rank 0's fd, if any, closes).
+  // Opened here and compared with what the front end read, no stat (the
+  // local holder may bring its fd); a staged copy replaces the shared file.
   if (!launch.serving.staged_path.empty()) {
     image_fd = image::open_staged_image(image, launch.serving.staged_path);
   } else if (!image_fd) {

@@ -45,7 +45,8 @@ std::chrono::milliseconds fence_timeout(const LaunchSpec& spec, int nodes) {
 // What the front end read of the image (its one stat per job).
 image::ImageMetadata image_identity_from_environment() {
   std::string text = env_value(environment_of_this_process(), kImageIdentityVariable);
-  if (text.empty()) throw Error("hpclaunch-node step is internal: started by `hpclaunch run`", "run hpclaunch instead", 2);
+  if (text.empty())
+    throw Error("hpclaunch-node step is internal: started by `hpclaunch run`", "run hpclaunch instead", 2);
   try {
     return decode_json<nlohmann::json>(text, "image identity").get<image::ImageMetadata>();
   } catch (const nlohmann::json::exception& e) {
@@ -100,8 +101,9 @@ UniqueFd install_termination_handler() {
 // A holder killed by a signal: libsquashfuse crashes on some corrupt images
 // (it trusts their tables), so name the image and how to check it.
 Error holder_death(int code, const std::string& image) {
-  return Error(fmt::format("the container holder died ({}) while serving image `{}`", describe_exit(code), image),
-               fmt::format("the image may be corrupt: check it with `unsquashfs -s {0}` and `unsquashfs -l {0}`", image));
+  return Error(
+      fmt::format("the container holder died ({}) while serving image `{}`", describe_exit(code), image),
+      fmt::format("the image may be corrupt: check it with `unsquashfs -s {0}` and `unsquashfs -l {0}`", image));
 }
 
 // Waits for the holder; a termination signal is passed on to it. A holder

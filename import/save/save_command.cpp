@@ -37,7 +37,8 @@ Namespaces root_view_of(const std::string& name) {
   PrivateDir group_dir = runtime.existing_subdir(group);
   PrivateDir node = group_dir.valid() ? group_dir.existing_subdir(host_name()) : PrivateDir();
   UniqueFd sock = node.valid() ? wireup::connect_rendezvous_in(node) : UniqueFd();
-  if (!sock) throw Error(fmt::format("no named container `{}` on this node ({})", name, host_name()), "see `hpclaunch ps`");
+  if (!sock)
+    throw Error(fmt::format("no named container `{}` on this node ({})", name, host_name()), "see `hpclaunch ps`");
   wireup::JoinRequest request;
   request.kind = wireup::RequestKind::root_view;
   send_message(sock.get(), wireup::encode(request));

@@ -75,8 +75,7 @@ class TreeWriter {
     }
   }
 
-  void regular(int dir_fd, const std::string& name, const std::string& path, const struct stat& st,
-               archive_entry* e) {
+  void regular(int dir_fd, const std::string& name, const std::string& path, const struct stat& st, archive_entry* e) {
     if (st.st_nlink > 1) {
       auto [it, first] = links_.emplace(std::pair{st.st_dev, st.st_ino}, path);
       if (!first) {
@@ -105,7 +104,8 @@ class TreeWriter {
   // A user namespace maps one uid: a file of another user (an image's _apt,
   // say) that only its owner may read stays unreadable even to our root.
   void unreadable(const std::string& path) {
-    if (stats_.unreadable++ == 0) log::warn("save: `/{}` is not readable here (its owner is not mapped); left out", path);
+    if (stats_.unreadable++ == 0)
+      log::warn("save: `/{}` is not readable here (its owner is not mapped); left out", path);
   }
 
   TarStreamWriter& out_;

@@ -106,8 +106,20 @@ bool stop_here(const PrivateDir& runtime, const std::string& group) {
 // In a job: one task per node of the record stops its node's holder.
 void stop_on_nodes(const std::string& name, const std::vector<std::string>& nodes) {
   std::string count = std::to_string(nodes.size());
-  std::vector<std::string> cmd = {"srun", "--overlap", "-w", fmt::format("{}", fmt::join(nodes, ",")), "-N", count,
-                                  "-n", count, "--ntasks-per-node=1", "--quiet", self_path(), "stop", "--this-node", name};
+  std::vector<std::string> cmd = {"srun",
+                                  "--overlap",
+                                  "-w",
+                                  fmt::format("{}", fmt::join(nodes, ",")),
+                                  "-N",
+                                  count,
+                                  "-n",
+                                  count,
+                                  "--ntasks-per-node=1",
+                                  "--quiet",
+                                  self_path(),
+                                  "stop",
+                                  "--this-node",
+                                  name};
   int code = ChildProcess::spawn(cmd).wait();
   if (code != 0) log::warn("stopping `{}` on {}: srun exited {}", name, fmt::join(nodes, ","), code);
 }
@@ -116,7 +128,8 @@ void stop_on_nodes(const std::string& name, const std::vector<std::string>& node
 
 int ps_command(int argc, char** argv) {
   bool json = false;
-  CLI::App app{"hpclaunch ps: the named containers (--name) of this job, or of this machine outside one", "hpclaunch ps"};
+  CLI::App app{"hpclaunch ps: the named containers (--name) of this job, or of this machine outside one",
+               "hpclaunch ps"};
   app.add_flag("--json", json, "one JSON array of the holders' answers");
   if (!parse_command_line(app, argc, argv, "hpclaunch ps")) return 0;
   EnvList env = environment_of_this_process();
@@ -142,7 +155,8 @@ int ps_command(int argc, char** argv) {
 int stop_command(int argc, char** argv) {
   std::string name;
   bool this_node = false;
-  CLI::App app{"hpclaunch stop: stop a named container (its holders, FUSE mounts and writable layer)", "hpclaunch stop"};
+  CLI::App app{"hpclaunch stop: stop a named container (its holders, FUSE mounts and writable layer)",
+               "hpclaunch stop"};
   app.add_option("NAME", name, "the container's --name")->required();
   app.add_flag("--this-node", this_node, "only this node's holder")->group("");
   if (!parse_command_line(app, argc, argv, "hpclaunch stop")) return 0;

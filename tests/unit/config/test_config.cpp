@@ -32,8 +32,9 @@ ConfigFile user(std::string name, std::string content) {
 }  // namespace
 
 TEST(ConfigConf, KeysValuesFlagsAndFixed) {
-  auto settings = parse_conf(site("hpclaunch.conf", "# defaults\n\njoin-timeout = 300\nfixed contain = yes\n"
-                                                    "--workdir=\"/scratch\"\nmount = /a:/a\nmount = /b:/b\n"),
+  auto settings = parse_conf(site("hpclaunch.conf",
+                                  "# defaults\n\njoin-timeout = 300\nfixed contain = yes\n"
+                                  "--workdir=\"/scratch\"\nmount = /a:/a\nmount = /b:/b\n"),
                              kKnown);
   ASSERT_EQ(settings.size(), 5u);
   EXPECT_EQ(settings[0].key, "join-timeout");
@@ -46,9 +47,8 @@ TEST(ConfigConf, KeysValuesFlagsAndFixed) {
 
 TEST(ConfigConf, ErrorsNameFileAndLine) {
   auto conf = [](std::string content, bool is_site = true) {
-    return error_text([&] {
-      parse_conf(is_site ? site("hpclaunch.conf", content) : user("hpclaunch.conf", content), kKnown);
-    });
+    return error_text(
+        [&] { parse_conf(is_site ? site("hpclaunch.conf", content) : user("hpclaunch.conf", content), kKnown); });
   };
   EXPECT_EQ(conf("join-timeout = 3\nwrkdir = /x\n"), "`/etc/hpclaunch/hpclaunch.conf` line 2: unknown key `wrkdir`");
   EXPECT_EQ(conf("workdir /x\n"), "`/etc/hpclaunch/hpclaunch.conf` line 1: expected KEY = VALUE");
@@ -60,8 +60,8 @@ TEST(ConfigConf, ErrorsNameFileAndLine) {
 }
 
 TEST(ConfigEnv, AssignmentsAndErrors) {
-  auto env = parse_env_file(site("environ.d/10-net.env",
-                                 "export OMPI_MCA_btl_tcp_if_include=eth0\nfixed SITE='x y'\nP=/opt/bin:${PATH}\n"));
+  auto env = parse_env_file(
+      site("environ.d/10-net.env", "export OMPI_MCA_btl_tcp_if_include=eth0\nfixed SITE='x y'\nP=/opt/bin:${PATH}\n"));
   ASSERT_EQ(env.size(), 3u);
   EXPECT_EQ(env[0].key, "OMPI_MCA_btl_tcp_if_include");
   EXPECT_EQ(env[1].value, "x y");
@@ -79,9 +79,12 @@ TEST(ConfigMerge, UserWinsUnlessFixed) {
   s.environ = {site("environ.d/10.env", "fixed A=site\nB=site\n"), user("environ.d/10.env", "A=user\nB=user\n")};
   s.mounts = {site("mounts.d/10.fstab", "/s1 /one none rbind,x-fixed\n/s2 /two\n"),
               user("mounts.d/10.fstab", "/u1 /one\n/u2 /two\n")};
-  s.hooks = {site("hooks.d/10-mpi.sh", "#!/bin/sh\n# hpclaunch: fixed\n"), site("hooks.d/20-x.sh", "#!/bin/sh\n"),
-             site("hooks.d/30-y.sh", "#!/bin/sh\n"), user("hooks.d/10-mpi.sh", "#!/bin/sh\nmine\n"),
-             user("hooks.d/20-x.sh", "\n"), user("hooks.d/30-y.sh", "#!/bin/sh\nmine\n"),
+  s.hooks = {site("hooks.d/10-mpi.sh", "#!/bin/sh\n# hpclaunch: fixed\n"),
+             site("hooks.d/20-x.sh", "#!/bin/sh\n"),
+             site("hooks.d/30-y.sh", "#!/bin/sh\n"),
+             user("hooks.d/10-mpi.sh", "#!/bin/sh\nmine\n"),
+             user("hooks.d/20-x.sh", "\n"),
+             user("hooks.d/30-y.sh", "#!/bin/sh\nmine\n"),
              user("hooks.d/40-z.sh", "#!/bin/sh\n")};
   SiteConfig c = merge_config(s, kKnown, {});
   EXPECT_EQ(c.option("join-timeout")->value, "300");
