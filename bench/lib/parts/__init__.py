@@ -14,7 +14,7 @@ A part is a module with:
 To add a part: write parts/<name>.py and add it to ALL (SHAREs are relative
 weights: they need not add up to 1).
 """
-from parts import holder, launch, local, metadata, pingpong, reliability, storm
+from parts import holder, launch, local, metadata, mpi4py, pingpong, reliability, storm
 
-ALL = [local, launch, pingpong, storm, metadata, holder, reliability]
+ALL = [local, launch, pingpong, storm, mpi4py, metadata, holder, reliability]
 NAMES = [p.NAME for p in ALL]
