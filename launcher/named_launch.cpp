@@ -97,10 +97,10 @@ void make_on_nodes(const LaunchPlan& plan, const std::vector<std::string>& nodes
   auto command = node_step_on(plan, nodes);
   StepOutput output(verbose, fmt::format("{}/node-step.{}.log", group.path(), random_hex(4)));
   EnvList env = env_overlay(env_overlay(environment_of_this_process(), plan.step_env), plan.node_env);
-  add_image_identity(env, plan.spec.container.image);
   UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   SpawnOptions options;
   options.env = env_assignments(env);
+  options.env->push_back(image_identity_assignment(image::read_image_metadata(plan.spec.container.image)));
   options.stdin_fd = null.get();
   options.stdout_fd = options.stderr_fd = output.write_fd();
   // srun keeps the group's claim (the record) while the node step lasts:

@@ -32,11 +32,11 @@ class NodeSide {
   virtual void stop(int grace_ms) = 0;
 };
 
-// The job's one stat of the image, done by the front end before any node
-// step starts (a missing or truncated image fails at once): sets the node
-// step's wireup::kImageIdentityVariable in `node_env`. The node steps open
-// the image and compare; they need no fence to learn what it is.
-void add_image_identity(EnvList& node_env, const std::string& image);
+// "HPCLAUNCH_INTERNAL_IMAGE=<json>": the image's identity as the front end
+// read it (the job's one stat, before any node step starts) for the node
+// step's environment. The node steps open the image and compare; they need
+// no fence to learn what it is.
+std::string image_identity_assignment(const image::ImageMetadata& identity);
 
 std::unique_ptr<NodeSide> make_node_step_side(const LaunchPlan& plan, const SpawnOptions& options, bool verbose);
 std::unique_ptr<NodeSide> make_local_holder_side(const LaunchPlan& plan, const SpawnOptions& options, bool verbose);

@@ -66,21 +66,15 @@ bool is_message(const std::string& line) { return line.find(wireup::kContainersR
 
 class NodeStepSide : public NodeSide {
  public:
+  // `plan.image_identity`: run_plan's one read of the image, for every start.
   NodeStepSide(const LaunchPlan& plan, const SpawnOptions& options, bool verbose)
-      : plan_(plan), options_(options), verbose_(verbose), output_(verbose) {}
+      : plan_(plan), options_(options), verbose_(verbose), output_(verbose) {
+    if (!plan.image_identity) throw Error("internal: the node step was planned without the image's identity");
+    if (!options_.env) options_.env = env_assignments(environment_of_this_process());
+    options_.env->push_back(image_identity_assignment(*plan.image_identity));
+  }
 
   void start() override {
-    if (!identity_known_) {  // once: a restart reuses it
-      EnvList identity;
-      if (plan_.image_identity) {
-        env_set(identity, wireup::kImageIdentityVariable, nlohmann::json(*plan_.image_identity).dump());
-      } else {
-        add_image_identity(identity, plan_.spec.container.image);
-      }
-      if (!options_.env) options_.env = env_assignments(environment_of_this_process());
-      for (const auto& assignment : env_assignments(identity)) options_.env->push_back(assignment);
-      identity_known_ = true;
-    }
     log::info("node step: {}", fmt::join(plan_.node_step, " "));
     options_.stdout_fd = options_.stderr_fd = output_.write_fd();
     node_ = ChildProcess::spawn(plan_.node_step, options_);
@@ -192,13 +186,12 @@ class NodeStepSide : public NodeSide {
   ChildProcess node_;
   std::optional<int> code_;
   int starts_ = 1;
-  bool identity_known_ = false;
 };
 
 }  // namespace
 
-void add_image_identity(EnvList& node_env, const std::string& image) {
-  env_set(node_env, wireup::kImageIdentityVariable, nlohmann::json(image::read_image_metadata(image)).dump());
+std::string image_identity_assignment(const image::ImageMetadata& identity) {
+  return fmt::format("{}={}", wireup::kImageIdentityVariable, nlohmann::json(identity).dump());
 }
 
 void print_hpclaunch_lines(const std::string& output, bool (*wanted)(const std::string&)) {
