@@ -135,6 +135,15 @@ UniqueFd open_staged_image(const ImageMetadata& expected, const std::string& sta
   }
   // Ours from here on, whatever the checks say: no copy outlives this call.
   ::unlink(staged_path.c_str());
+  // /dev/shm is shared: a file another user made there first (and sbcast
+  // then wrote into) could be changed under us after the checks below, which
+  // cover the metadata, not every data block. Only a file of our own.
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_errno("stat the staged copy", staged_path);
+  if (st.st_uid != ::geteuid() || !S_ISREG(st.st_mode)) {
+    throw Error(fmt::format("the staged copy `{}` is not a file of yours (owner uid {})", staged_path, st.st_uid),
+                "another user made it first; launch again (a new name), or use --stage none");
+  }
   off_t length = ::lseek(fd.get(), 0, SEEK_END);
   if (length < 0) throw_errno("seek image", staged_path);
   SuperblockBytes bytes{};

@@ -128,3 +128,15 @@ TEST(ReaderPool, EachServingThreadGetsAReaderOfItsOwn) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(seen.size(), 5u);
 }
+
+// /dev/shm is shared: a copy another user owns (made there first, then
+// written into by sbcast) is not served, however well it matches.
+TEST_F(StagedImageTest, ACopyAnotherUserOwnsIsRefusedAndRemoved) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give the copy to another user";
+  write(staged(), bytes_);
+  ASSERT_EQ(::chown(staged().c_str(), 65534, 65534), 0);
+  EXPECT_EQ(refusal(), "the staged copy `" + staged() +
+                           "` is not a file of yours (owner uid 65534); another user made "
+                           "it first; launch again (a new name), or use --stage none");
+  EXPECT_FALSE(exists(staged()));
+}
