@@ -55,18 +55,26 @@ void expect_sound(const TopologyInfo& t, const PlanRequest& request, const Bindi
       ++use[core.index];
     }
     EXPECT_EQ(from_cores, rank.pus);
-    if (request.policy == BindPolicy::core || request.policy == BindPolicy::automatic) {
+    // auto leaves oversubscribed ranks unbound, as mpirun does
+    bool unbound = request.policy == BindPolicy::automatic && plan.oversubscribed;
+    if (unbound) {
+      EXPECT_EQ(rank.pus, allowed);
+    }
+    if (!unbound && (request.policy == BindPolicy::core || request.policy == BindPolicy::automatic)) {
       EXPECT_EQ(rank.cores.size(), static_cast<std::size_t>(plan.cpus_per_rank));
     }
   }
   int cores = allowed_core_count(t, allowed);
-  bool private_cores = request.policy == BindPolicy::core || request.policy == BindPolicy::automatic;
+  bool private_cores = request.policy == BindPolicy::core ||
+                       (request.policy == BindPolicy::automatic && !plan.oversubscribed);
   if (private_cores && !plan.oversubscribed) {
     for (const auto& [core, n] : use) EXPECT_EQ(n, 1) << "core " << core << " used twice";
   }
   if (private_cores && plan.oversubscribed) {
     EXPECT_EQ(use.size(), static_cast<std::size_t>(cores)) << "an allowed core is idle";
     EXPECT_LE(spread(use), 1) << "cores unevenly shared";
+  }
+  if (plan.oversubscribed) {
     EXPECT_EQ(plan.warnings.size(), 1u);
   }
   if (!plan.oversubscribed && request.cpus_per_rank == 0) {
@@ -116,7 +124,7 @@ TEST(BindingPlan, EveryRankCountOnEveryTopology) {
         BindingPlan plan = plan_bindings(t, r);
         expect_sound(t, r, plan);
         EXPECT_EQ(plan.oversubscribed, ranks > static_cast<int>(t.cores.size()));
-        if (policy == BindPolicy::automatic) expect_even_spread(t, plan);
+        if (policy == BindPolicy::automatic && !plan.oversubscribed) expect_even_spread(t, plan);
       }
     }
   }
@@ -191,9 +199,20 @@ TEST(BindingPlan, HyperthreadNumberingOfRealMachines) {
   EXPECT_EQ(format_cpu_list(plan.ranks[1].pus), "4-7");
 }
 
-TEST(BindingPlan, OversubscriptionWarnsOnceAndSharesEvenly) {
+TEST(BindingPlan, OversubscribedAutoLeavesRanksUnbound) {
   TopologyInfo t = synthetic("pack:1 core:4 pu:1");
   BindingPlan plan = plan_bindings(t, request(6));
+  EXPECT_TRUE(plan.oversubscribed);
+  ASSERT_EQ(plan.warnings.size(), 1u);
+  EXPECT_EQ(plan.warnings[0],
+            "6 ranks x 1 core need 6 cores but only 4 are allowed (pu 0-3): ranks share cores (oversubscribed); "
+            "not binding them (--bind core pins them anyway)");
+  for (const auto& rank : plan.ranks) EXPECT_EQ(format_cpu_list(rank.pus), "0-3");
+}
+
+TEST(BindingPlan, OversubscribedCoreWarnsOnceAndSharesEvenly) {
+  TopologyInfo t = synthetic("pack:1 core:4 pu:1");
+  BindingPlan plan = plan_bindings(t, request(6, BindPolicy::core));
   EXPECT_TRUE(plan.oversubscribed);
   ASSERT_EQ(plan.warnings.size(), 1u);
   EXPECT_EQ(plan.warnings[0],
@@ -202,7 +221,7 @@ TEST(BindingPlan, OversubscriptionWarnsOnceAndSharesEvenly) {
   for (const auto& rank : plan.ranks) cpus.push_back(format_cpu_list(rank.pus));
   EXPECT_EQ(cpus, (std::vector<std::string>{"0", "0", "1", "2", "2", "3"}));
 
-  plan = plan_bindings(t, request(6, BindPolicy::automatic, {}, 2));
+  plan = plan_bindings(t, request(6, BindPolicy::core, {}, 2));
   std::map<int, int> use;
   for (const auto& rank : plan.ranks) {
     for (int pu : rank.pus) ++use[pu];

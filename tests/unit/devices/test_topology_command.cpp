@@ -36,14 +36,14 @@ TEST(TopologyCommand, TextReport) {
             "  numa 0: cores 0-3 (pu 0-3)\n"
             "allowed: pu 0-3\n"
             "plan: 6 local ranks, bind=auto, 1 core per rank, gpus=all, oversubscribed\n"
-            "  local 0: core 0 (pu 0), numa 0\n"
-            "  local 1: core 0 (pu 0), numa 0\n"
-            "  local 2: core 1 (pu 1), numa 0\n"
-            "  local 3: core 2 (pu 2), numa 0\n"
-            "  local 4: core 2 (pu 2), numa 0\n"
-            "  local 5: core 3 (pu 3), numa 0\n"
+            "  local 0: cores 0-3 (pu 0-3), numa 0\n"
+            "  local 1: cores 0-3 (pu 0-3), numa 0\n"
+            "  local 2: cores 0-3 (pu 0-3), numa 0\n"
+            "  local 3: cores 0-3 (pu 0-3), numa 0\n"
+            "  local 4: cores 0-3 (pu 0-3), numa 0\n"
+            "  local 5: cores 0-3 (pu 0-3), numa 0\n"
             "warning: 6 ranks x 1 core need 6 cores but only 4 are allowed (pu 0-3): ranks share cores "
-            "(oversubscribed)\n");
+            "(oversubscribed); not binding them (--bind core pins them anyway)\n");
 }
 
 TEST(TopologyCommand, JsonReport) {
