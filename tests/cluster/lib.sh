@@ -199,10 +199,13 @@ expect_job_clean() {  # JOBID FUSE-BASELINE STAMP-FILE [FUSE-IDS]
       for conn in $4; do
         [ -e "/sys/fs/fuse/connections/$conn" ] || continue
         # the number reused by a FUSE server of another job: not ours
-        awk -v c="$conn" '$2 == c { print $1 }' <<<"$servers" | while read -r pid; do
-          tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -q "^SLURM_JOB_ID=" &&
-            ! tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qx "SLURM_JOB_ID=$1" && echo reused
-        done | grep -q reused || fuse_left+="$conn "
+        # (no 'producer | grep -q' here: with pipefail the producer's SIGPIPE fails it)
+        reused=""
+        for pid in $(awk -v c="$conn" '$2 == c { print $1 }' <<<"$servers"); do
+          penv=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" || true)
+          grep -q "^SLURM_JOB_ID=" <<<"$penv" && ! grep -qx "SLURM_JOB_ID=$1" <<<"$penv" && reused=1
+        done
+        [ -n "$reused" ] || fuse_left+="$conn "
       done
     fi
     drained=$(nodes_drained)

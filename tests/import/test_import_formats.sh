@@ -38,7 +38,7 @@ layout=$(new_layout docker)
 add_layer "$layout" fill
 add_layer "$layout" more
 push "$layout" "$NS/docker:v1" --format v2s2
-manifest_of "$NS/docker:v1" | grep -q '"application/vnd.docker.distribution.manifest.v2+json"' ||
+grep -q '"application/vnd.docker.distribution.manifest.v2+json"' <<<"$(manifest_of "$NS/docker:v1")" ||
   fail "not a Docker v2s2 manifest"
 hl_import --insecure "docker://$REG/$NS/docker:v1" -o docker.sqsh 2>/dev/null || fail "v2s2 import failed"
 expect_same_tree "$layout" "$WORK/out/docker.sqsh"

@@ -52,7 +52,7 @@ commands=$("$BUILD/hpclaunch" help | sed -n '/^Commands:$/,/^$/s/^  \([a-z][a-z0
 [ -n "$commands" ] || fail "hpclaunch help lists no commands"
 for c in $commands; do
   [ "$c" = help ] && continue                                      # the page's own text
-  "$BUILD/hpclaunch" "$c" --help | grep -q "^Usage:" || continue  # version: no options
+  grep -q "^Usage:" <<<"$("$BUILD/hpclaunch" "$c" --help)" || continue  # version: no options
   grep -q "^   hpclaunch $c$" <<<"$page" || fail "man page has no section for hpclaunch $c"
   for o in $("$BUILD/hpclaunch" "$c" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
     grep -q -- "$o" <<<"$page" || fail "man page lacks $o of hpclaunch $c"

@@ -16,7 +16,10 @@ import json, sys
 plan = json.load(sys.stdin)
 assert plan["ntasks"] == 8 and plan["launcher"] == "mpirun", plan
 assert any(m["target"] == "/proc" for m in plan["mounts"])'
-hl --help | grep -q "Examples:" || fail "--help has no examples"
-hl --help | grep -q "__join" && fail "internal commands shown in --help"
-hl version | grep -q "^hpclaunch [0-9]" || fail "version"
+# Captured first: grep -q stops reading at the first match, and with pipefail the
+# writer's EPIPE would fail the pipeline.
+help=$(hl --help)
+grep -q "Examples:" <<<"$help" || fail "--help has no examples"
+grep -q "__join" <<<"$help" && fail "internal commands shown in --help"
+grep -q "^hpclaunch [0-9]" <<<"$(hl version)" || fail "version"
 echo PASS
