@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -60,6 +62,9 @@ bool is_private_dir_of_ours(const std::string& path) {
 }
 
 constexpr const char* kOwnerLock = "owner.lock";
+// A holder's teardown (FUSE unmount, its directory) takes milliseconds; 10 s
+// covers a loaded node.
+constexpr std::chrono::milliseconds kPreviousOwnerPatience{10000};
 
 // Subdirectory names of `dir_fd` (not following symlinks); none if unreadable.
 std::vector<std::string> subdirectories(int dir_fd) {
@@ -77,6 +82,30 @@ std::vector<std::string> subdirectories(int dir_fd) {
 bool owner_is_gone(int dir_fd, const std::string& name) {
   UniqueFd lock(::openat(dir_fd, (name + "/" + kOwnerLock).c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
   return lock && ::flock(lock.get(), LOCK_EX | LOCK_NB) == 0;
+}
+
+// Before we take <group>/<name>: a live owner of the same name is a process
+// of this launch that is still going away (a node step killed under its
+// holder and started again: the old holder's cleanup, still to come, would
+// remove the new one's socket and mounts). Wait for it; a dead owner's
+// leftovers are removed.
+void wait_for_previous_owner(const PrivateDir& group, const std::string& name, std::chrono::milliseconds patience) {
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  const std::string lock_path = name + "/" + kOwnerLock;
+  while (true) {
+    UniqueFd lock(::openat(group.fd(), lock_path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+    if (!lock) return;  // no owner (a fresh name, or one removed to its last file)
+    if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) {
+      group.remove(name);
+      return;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw Error(fmt::format("`{}/{}` is still held by another process of this launch after {} s", group.path(), name,
+                              patience.count() / 1000),
+                  "an earlier start of this launch's node step is still ending: launch again once it has gone");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 }  // namespace
@@ -158,7 +187,14 @@ OwnedDir OwnedDir::create(const PrivateDir& runtime, const std::string& group, c
   runtime.sweep_all_stale("x-");
   runtime.sweep_all_stale("n-");
   OwnedDir owned;
-  owned.group_ = runtime.subdir(group);
+  // The previous owner's cleanup also removes <group> when it was its last
+  // member: open it again once that owner is gone.
+  for (int attempt = 0;; ++attempt) {
+    owned.group_ = runtime.subdir(group);
+    wait_for_previous_owner(owned.group_, name, kPreviousOwnerPatience);
+    struct stat st {};
+    if (::fstat(owned.group_.fd(), &st) == 0 && (st.st_nlink > 0 || attempt == 2)) break;
+  }
   owned.dir_ = owned.group_.subdir(name);
   owned.name_ = name;
   owned.owner_lock_ = owned.dir_.claim();

@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -89,6 +90,54 @@ TEST(PrivateDir, RuntimeDirRule) {
   EXPECT_EQ(runtime_dir_path({{"XDG_RUNTIME_DIR", "/run/user/7"}}, 7, false), "/tmp/hpclaunch-7")
       << "an XDG_RUNTIME_DIR that is missing or not private on this node is not used";
   EXPECT_EQ(runtime_dir_path({{"TMPDIR", "/scratch/tmp"}}, 7, false), "/scratch/tmp/hpclaunch-7");
+}
+
+// A node step started again on a node where the old holder is still going
+// away: the new owner of the same name waits for it, and the old one's
+// cleanup cannot remove what the new one made.
+TEST(PrivateDir, SameNameWaitsForThePreviousOwnerToGo) {
+  TempDir t;
+  PrivateDir runtime = PrivateDir::open((t.path / "rt").string());
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t old_owner = ::fork();
+  ASSERT_GE(old_owner, 0);
+  if (old_owner == 0) {
+    {
+      OwnedDir dir = OwnedDir::create(runtime, "l-9", "node1");
+      touch(fs::path(dir.path()) / "rendezvous");
+      char c = 'r';
+      (void)!::write(ready[1], &c, 1);
+      ::usleep(300 * 1000);
+    }  // its cleanup: the whole directory
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  OwnedDir mine = OwnedDir::create(runtime, "l-9", "node1");
+  int status = 0;
+  EXPECT_EQ(::waitpid(old_owner, &status, WNOHANG), old_owner) << "created while the previous owner still lived";
+  touch(fs::path(mine.path()) / "rendezvous", "new");
+  EXPECT_TRUE(fs::exists(fs::path(mine.path()) / "owner.lock"));
+  std::ifstream in(fs::path(mine.path()) / "rendezvous");
+  std::string text;
+  in >> text;
+  EXPECT_EQ(text, "new");
+}
+
+// A dead owner's directory of the same name is removed before it is taken.
+TEST(PrivateDir, SameNameOfADeadOwnerStartsEmpty) {
+  TempDir t;
+  PrivateDir runtime = PrivateDir::open((t.path / "rt").string());
+  {
+    PrivateDir dead = runtime.subdir("l-9").subdir("node1");
+    UniqueFd lock = dead.claim();
+    touch(fs::path(dead.path()) / "stale-socket");
+  }
+  OwnedDir mine = OwnedDir::create(runtime, "l-9", "node1");
+  EXPECT_FALSE(fs::exists(fs::path(mine.path()) / "stale-socket"));
 }
 
 TEST(PrivateDir, SweepRemovesOnlyDirsOfDeadOwners) {
