@@ -240,10 +240,10 @@ BindingPlan plan_bindings(const TopologyInfo& topology, const PlanRequest& reque
   plan.oversubscribed = wanted > available;
   if (plan.oversubscribed) {
     std::string per_rank = plan.cpus_per_rank == 1 ? "1 core" : fmt::format("{} cores", plan.cpus_per_rank);
-    plan.warnings.push_back(
-        fmt::format("{} ranks x {} need {} cores but only {} are allowed (pu {}): ranks share cores (oversubscribed){}",
-                    request.local_ranks, per_rank, wanted, available, format_cpu_list(pus_of(cores)),
-                    request.policy == BindPolicy::automatic ? "; not binding them (--bind core pins them anyway)" : ""));
+    plan.warnings.push_back(fmt::format(
+        "{} ranks x {} need {} cores but only {} are allowed (pu {}): ranks share cores (oversubscribed){}",
+        request.local_ranks, per_rank, wanted, available, format_cpu_list(pus_of(cores)),
+        request.policy == BindPolicy::automatic ? "; not binding them (--bind core pins them anyway)" : ""));
   }
   Layout layout = layout_for(plan.policy, cores, request.local_ranks, plan.cpus_per_rank, plan.oversubscribed);
   for (int r = 0; r < request.local_ranks; ++r) plan.ranks.push_back(binding_of(topology, cores, layout[r], r));

@@ -65,8 +65,8 @@ void expect_sound(const TopologyInfo& t, const PlanRequest& request, const Bindi
     }
   }
   int cores = allowed_core_count(t, allowed);
-  bool private_cores = request.policy == BindPolicy::core ||
-                       (request.policy == BindPolicy::automatic && !plan.oversubscribed);
+  bool private_cores =
+      request.policy == BindPolicy::core || (request.policy == BindPolicy::automatic && !plan.oversubscribed);
   if (private_cores && !plan.oversubscribed) {
     for (const auto& [core, n] : use) EXPECT_EQ(n, 1) << "core " << core << " used twice";
   }
