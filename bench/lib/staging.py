@@ -2,6 +2,7 @@
 binaries, the tracing wrapper, the image every mode runs; and the cleanup that
 removes it with every job and ch-run --join segment of this run."""
 import os
+import stat
 import re
 import shutil
 import subprocess
@@ -89,11 +90,16 @@ def make_ch_storage_dir(ctx):
     """Charliecloud's storage dir: concurrent first ch-runs race on its mkdir
     ("can't mkdir: /var/tmp/USER.ch: File exists"), so make it beforehand."""
     ch = f"/var/tmp/{ctx.user}.ch"
-    if not os.path.isdir(os.path.join(ch, "mnt")):
-        os.makedirs(os.path.join(ch, "mnt"), exist_ok=True)
-        for p in (ch, os.path.join(ch, "mnt")):
-            os.chown(p, ctx.pw.pw_uid, ctx.pw.pw_gid)
-            os.chmod(p, 0o700)
+    os.makedirs(os.path.join(ch, "mnt"), exist_ok=True)
+    # Also when it exists: one made by root (an earlier run) is unreadable to
+    # the user, and every ch-run then fails with "can't stat: .../img/...".
+    for p in (ch, os.path.join(ch, "mnt")):
+        st = os.lstat(p)
+        if not stat.S_ISDIR(st.st_mode):
+            raise SystemExit(f"bench: {p} is not a directory (a symlink?): remove it and run again")
+        if (st.st_uid, st.st_gid) != (ctx.pw.pw_uid, ctx.pw.pw_gid):
+            os.chown(p, ctx.pw.pw_uid, ctx.pw.pw_gid, follow_symlinks=False)
+        os.chmod(p, 0o700)
 
 
 def cleanup(ctx):
@@ -107,6 +113,10 @@ def cleanup(ctx):
             if not ctx.sl("squeue", "-h", "-u", ctx.user, "-n", ctx.job_name, "-o", "%i").stdout.split():
                 break
             time.sleep(0.5)
+    # The named storm's records (n-JOB.storm in the user's runtime dir) outlive
+    # their jobs until the user's next hpclaunch command; `ps` sweeps them, so
+    # the next run or test starts from an empty runtime dir.
+    subprocess.run(ctx.as_user([os.path.join(ctx.work, "bin", "hpclaunch"), "ps"]), capture_output=True, timeout=60)
     # ch-run --join leaves /dev/shm/ch-run_shm-TAG and sem.ch-run_sem-TAG on
     # the nodes when its first rank dies; remove those of our tags.
     for _, pid in cluster.node_holders():
