@@ -1,8 +1,11 @@
 // The node step as the front end sees it: a launcher (srun or mpirun) of
 // one hpclaunch-node task per node, whose output is kept to explain a
 // failure, restarted when it crashed before any container was ready.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <set>
 
@@ -72,14 +75,28 @@ class NodeStepSide : public NodeSide {
     if (!plan.image_identity) throw Error("internal: the node step was planned without the image's identity");
     if (!options_.env) options_.env = env_assignments(environment_of_this_process());
     options_.env->push_back(image_identity_assignment(*plan.image_identity));
+    // The serve gate needs the launcher to give every node step our stdin:
+    // srun --input=all does; Open MPI 4.1.4's mpirun --stdin all delivers
+    // nothing (and its own fence does not lose contributions).
+    gated_ = !plan.node_step.empty() && plan.node_step.front() == "srun";
+    if (gated_) options_.env->push_back(fmt::format("{}=stdin", wireup::kServeGateVariable));
   }
 
   void start() override {
     log::info("node step: {}", fmt::join(plan_.node_step, " "));
     options_.stdout_fd = options_.stderr_fd = output_.write_fd();
+    // The serve gate: the launcher (srun --input=all, mpirun --stdin all)
+    // gives every node step what we write here.
+    int gate[2];
+    if (::pipe2(gate, O_CLOEXEC) != 0) throw_errno("pipe2");
+    UniqueFd gate_read(gate[0]);
+    gate_ = UniqueFd(gate[1]);
+    options_.stdin_fd = gate_read.get();
     node_ = ChildProcess::spawn(plan_.node_step, options_);
+    options_.stdin_fd = -1;
     output_.close_write_end();
     output_open_ = true;
+    go_sent_ = false;
   }
 
   void add_pollfds(std::vector<pollfd>& fds) const override {
@@ -90,6 +107,7 @@ class NodeStepSide : public NodeSide {
   std::optional<int> on_events(const pollfd* mine, const ChildProcess& app, int signals) override {
     if (mine[1].revents & (POLLIN | POLLHUP)) output_open_ = output_.drain();
     if (mine[0].revents & POLLIN) return ended(app, signals);
+    if (gated_ && !go_sent_ && output_.every_node_ready()) say_go();
     return std::nullopt;
   }
 
@@ -122,6 +140,16 @@ class NodeStepSide : public NodeSide {
   }
 
  private:
+  // Every node's container is ready and every node step knows it: let the
+  // holders serve. From here on ranks may be inside containers.
+  void say_go() {
+    std::string line = std::string(wireup::kGoLine) + "\n";
+    go_sent_ = true;
+    if (::write(gate_.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+      log::warn("could not tell the node step to serve: {}", std::strerror(errno));
+    }
+  }
+
   void drain_output(int ms) {
     while (output_open_) {
       pollfd fd{output_.read_fd(), POLLIN, 0};
@@ -134,7 +162,7 @@ class NodeStepSide : public NodeSide {
     drain_output(kNodeStepFailureMs);
     code_ = node_.wait();
     if (*code_ == 0) return std::nullopt;
-    if (output_.containers_ready()) {
+    if (go_sent_ || output_.containers_ready()) {
       // Ranks may be inside containers now: their holders serve them to the
       // end without the node step, and starting it again would build a second
       // set of containers under running ranks.
@@ -142,10 +170,11 @@ class NodeStepSide : public NodeSide {
                 describe_node_death(output_.text(), *code_));
       return std::nullopt;
     }
-    // Holders let ranks in only after every node is ready, so a node step
-    // killed by a signal (its holders report their own failures as exit
-    // statuses) left no rank behind: the ranks still waiting join the new
-    // one. Not when the app step is over already.
+    // Holders let ranks in only after our "go", so a node step killed by a
+    // signal before it (its holders report their own failures as exit
+    // statuses) left no rank behind, even when only some nodes saw their
+    // fence complete: the ranks still waiting join the new one. Not when the
+    // app step is over already.
     if (killed_by_signal(*code_) && starts_ <= kNodeStepRestarts && !has_exited(app)) {
       if (signal_arrives(signals, kStopSignalWaitMs)) return std::nullopt;  // the loop stops the job
       ++starts_;
@@ -184,6 +213,9 @@ class NodeStepSide : public NodeSide {
   StepOutput output_;
   bool output_open_ = false;
   ChildProcess node_;
+  bool gated_ = false;    // the node steps wait for our "go" (srun only)
+  UniqueFd gate_;         // the node step's stdin: "go" once every node is ready
+  bool go_sent_ = false;  // ranks may be inside containers
   std::optional<int> code_;
   int starts_ = 1;
 };

@@ -123,17 +123,10 @@ int srun_node_count(const RunOptions& o, const LaunchContext& c, int ntasks) {
 void plan_srun(const RunOptions& o, const LaunchContext& c, LaunchPlan& p, const std::vector<std::string>& node_cmd) {
   std::string nodes = std::to_string(srun_node_count(o, c, p.ntasks));
   // Explicit -n with -N: srun otherwise inherits the batch script's task count.
-  p.node_step = {"srun",
-                 "--overlap",
-                 "-N",
-                 nodes,
-                 "-n",
-                 nodes,
-                 "--ntasks-per-node=1",
-                 "--mpi=pmix",
-                 "--kill-on-bad-exit=1",
-                 "--input=none",
-                 "--quiet"};
+  p.node_step = {
+      "srun",        "--overlap", "-N", nodes, "-n", nodes, "--ntasks-per-node=1", "--mpi=pmix", "--kill-on-bad-exit=1",
+      "--input=all",  // the serve gate (node_step_side.cpp)
+      "--quiet"};
   if (c.slurm_binds_tasks) p.node_step.push_back("--cpu-bind=none");
   // Fewer nodes than the allocation: srun picks them per step, so the
   // holders and the ranks could land on different nodes. --relative=0 makes

@@ -84,6 +84,7 @@ void StepOutput::take_lines() {
     if (line.starts_with("hpclaunch: ") && line.find(wireup::kContainersReadyLine) != std::string::npos) {
       containers_ready_ = true;
     }
+    take_node_ready(line);
   }
   text_ += lines;
   if (text_.size() > kKeptBytes) {
@@ -92,10 +93,25 @@ void StepOutput::take_lines() {
   }
 }
 
+// "hpclaunch-node-ready RANK SIZE"; anything else (or out of range) is not one.
+void StepOutput::take_node_ready(const std::string& line) {
+  std::string prefix = std::string(wireup::kNodeReadyLine) + " ";
+  if (!line.starts_with(prefix)) return;
+  auto words = split(line.substr(prefix.size()), ' ');
+  if (words.size() != 2) return;
+  int rank = std::atoi(words[0].c_str());
+  int size = std::atoi(words[1].c_str());
+  if (size <= 0 || rank < 0 || rank >= size || (ready_size_ != 0 && size != ready_size_)) return;
+  ready_size_ = size;
+  ready_ranks_.insert(rank);
+}
+
 void StepOutput::clear() {
   text_.clear();
   partial_.clear();
   containers_ready_ = false;
+  ready_ranks_.clear();
+  ready_size_ = 0;
 }
 
 }  // namespace hl::launcher

@@ -4,6 +4,7 @@
 // the node step's "containers ready" line. pyxis keeps helper output the
 // same way and shows it only when something failed.
 #include <cstddef>
+#include <set>
 #include <string>
 
 #include "common/unique_fd.hpp"
@@ -33,10 +34,15 @@ class StepOutput {
   const std::string& text() const { return text_; }
   // The node step said every node's container is ready (rank 0's line).
   bool containers_ready() const { return containers_ready_; }
+  // Every node step printed its serve-gate line (wireup/holder_protocol.hpp).
+  bool every_node_ready() const {
+    return ready_size_ > 0 && ready_ranks_.size() == static_cast<std::size_t>(ready_size_);
+  }
 
  private:
   void take(const char* data, std::size_t size);
   void take_lines();
+  void take_node_ready(const std::string& line);
 
   UniqueFd read_;
   UniqueFd write_;
@@ -45,6 +51,8 @@ class StepOutput {
   std::string text_;     // the kept tail, whole lines
   std::string partial_;  // an unfinished last line
   bool containers_ready_ = false;
+  std::set<int> ready_ranks_;  // node steps that printed their node-ready line
+  int ready_size_ = 0;         // how many there are, from those lines
 };
 
 }  // namespace hl::launcher

@@ -22,6 +22,16 @@ inline constexpr int kCompanionListenerFd = 3;
 // What rank 0 of the node step prints (after "hpclaunch: NODE: ") once every
 // node's holder serves: from then on ranks may be inside containers.
 inline constexpr const char* kContainersReadyLine = "containers ready on";
+// The serve gate (kServeGateVariable=stdin in launch_spec.hpp, set by the front end):
+// after the fence, every node step prints "hpclaunch-node-ready RANK SIZE" and
+// lets its holder serve only once the front end, having seen every node's
+// line, writes "go" to the step's stdin (srun --input=all; not under mpirun,
+// whose --stdin all delivers nothing in Open MPI 4.1.4). A fence whose
+// completion only some nodes saw (Slurm's PMIx plugin can lose a node's
+// contribution) then leaves no rank inside a container, and a node step
+// started again meets none.
+inline constexpr const char* kNodeReadyLine = "hpclaunch-node-ready";
+inline constexpr const char* kGoLine = "go";
 
 struct HolderRequest {
   LaunchSpec launch;

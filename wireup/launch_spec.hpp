@@ -71,6 +71,8 @@ inline constexpr const char* kJoinSpecVariable = "HPCLAUNCH_INTERNAL_JOIN";
 // The image's identity (image::ImageMetadata as JSON) as the front end read
 // it with the job's one stat: the node steps open the image and compare.
 inline constexpr const char* kImageIdentityVariable = "HPCLAUNCH_INTERNAL_IMAGE";
+// "stdin": the node step waits for the front end's go (holder_protocol.hpp).
+inline constexpr const char* kServeGateVariable = "HPCLAUNCH_INTERNAL_SERVE_GATE";
 
 std::string encode(const LaunchSpec& spec);
 std::string encode(const JoinSpec& spec);

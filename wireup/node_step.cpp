@@ -126,6 +126,40 @@ int wait_for_holder(ChildProcess& holder, int signals, const std::string& image)
   }
 }
 
+// The serve gate (holder_protocol.hpp): our line, then the front end's "go"
+// on stdin. A termination signal meanwhile takes its default action (we
+// have not served). Its own deadline: the front end that never says go
+// (a node's line lost) must not keep us, and the ranks, waiting.
+bool await_go(int rank, int size, std::chrono::milliseconds timeout) {
+  std::string line = fmt::format("{} {} {}\n", kNodeReadyLine, rank, size);
+  if (::write(STDOUT_FILENO, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return false;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string input;
+  while (input.find(std::string(kGoLine) + "\n") == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      log::error(
+          "the front end did not confirm every node within {} s (its node-ready lines lost?); hpclaunch starts "
+          "the node step again",
+          timeout.count() / 1000);
+      return false;
+    }
+    pollfd fd{STDIN_FILENO, POLLIN, 0};
+    int ready = ::poll(&fd, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) continue;
+    char buffer[256];
+    ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      log::error("the front end closed the node step's input before every node was ready");
+      return false;
+    }
+    input.append(buffer, static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
 // This node's container, from the identity node 0 shared; its error if any.
 std::optional<Error> build_here(const LaunchSpec& spec, const image::ImageMetadata& image, int control,
                                 ChildProcess& holder) {
@@ -159,14 +193,18 @@ int run_node_step(const LaunchSpec& spec) {
   // The container first, then the job's only fence: "every node has its
   // container" (a per-node status, so one node's failure reaches all).
   std::optional<Error> error = build_here(spec, image, control.get(), holder);
-  bool all_ready = every_node_ready(pmix, error, fence_timeout(spec, pmix.size()));
+  auto timeout = fence_timeout(spec, pmix.size());
+  bool all_ready = every_node_ready(pmix, error, timeout);
   int size = pmix.size();
-  bool first = pmix.rank() == 0;
+  int rank = pmix.rank();
+  bool first = rank == 0;
   // Finalized before the holders let ranks in: from here on nothing of the
   // node step's runtime can fail under them.
   pmix.finalize();
   if (error) log::error("{}", error->describe());
   if (!all_ready) return error ? error->exit_code() : 1;  // ~ChildProcess stops our holder
+  bool gated = env_value(environment_of_this_process(), kServeGateVariable) == "stdin";
+  if (gated && !await_go(rank, size, timeout)) return 1;
   g_forward_signals = true;
   // An unnamed launch's holders outlive a dying node step (their ranks run
   // on); a named container's go with it: its node step is its life line

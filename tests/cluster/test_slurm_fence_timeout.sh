@@ -7,6 +7,12 @@
 # HPCLAUNCH_FENCE_TIMEOUT=3; the second start goes through. Asserts: 16 hello lines,
 # one restart whose reason names the fence, the launch well before the 120 s join
 # timeout, no holder left.
+# (b) The fence completes on some nodes only (Slurm's plugin lost the contribution on
+# the way to the others): no node may let ranks in before the front end has every
+# node's word (the serve gate), or the restart kills the ranks already inside. The
+# wrapper lets node3's first node step pass its fence, swallows its node-ready line
+# and kills it (SIGKILL): the other nodes' fences completed too, and their holders
+# must still be waiting; the launch succeeds after one restart.
 source "$(dirname "$0")/lib.sh"
 expect_nodes_idle
 write_job slow-once <<EOF
@@ -34,4 +40,34 @@ awk -v s="$secs" 'BEGIN { exit !(s < 60) }' || fail "the launch took ${secs} s: 
 left=$(pgrep -u "$TEST_USER" -f 'hpclaunch-node (step|holder)' || true)
 [ -z "$left" ] || fail "node-step processes left: $(ps -o pid,args -p "$left")"
 note "fence timed out after 3 s on the held start, restarted once, 16 ranks ran (launch ${secs} s)"
+
+write_job die-after-fence <<EOF
+#!/bin/bash
+if [ "\$(hostname)" != node3 ] || ! mkdir "$WORK/killed-once" 2>/dev/null; then exec "\$@"; fi
+mkfifo "$WORK/node3.out"
+"\$@" >"$WORK/node3.out" 2>&1 &
+step=\$!
+while IFS= read -r line; do
+  case \$line in
+    hpclaunch-node-ready*) kill -KILL "\$step"; kill -KILL \$\$ ;;
+    *) printf '%s\n' "\$line" ;;
+  esac
+done <"$WORK/node3.out"
+EOF
+start=$(now)
+set +e
+as_user HPCLAUNCH_NODE_STEP_WRAPPER="$WORK/die-after-fence" timeout -k 5 100 \
+  salloc -J "$JOB_NAME" -N4 -n16 --ntasks-per-node=4 -t 3 "$HPCLAUNCH" --image "$IMAGE" hello >"$WORK/out/gate" 2>&1
+rc=$?
+set -e
+secs=$(since "$start")
+out=$(cat "$WORK/out/gate")
+[ -d "$WORK/killed-once" ] || fail "(b) the wrapper did not run on node3:"$'\n'"$out"
+[ "$rc" = 0 ] || fail "(b) launch whose node3 node step died after its fence: exit status $rc after ${secs} s:"$'\n'"$out"
+[ "$(grep -c '^hello rank=.* marker=hpclaunch-example-image ' <<<"$out")" = 16 ] ||
+  fail "(b) want 16 hello lines from the image:"$'\n'"$out"
+[ "$(grep -c 'starting it again' <<<"$out" || true)" = 1 ] || fail "(b) want exactly one node-step restart:"$'\n'"$out"
+left=$(pgrep -u "$TEST_USER" -f 'hpclaunch-node (step|holder)' || true)
+[ -z "$left" ] || fail "(b) node-step processes left: $(ps -o pid,args -p "$left")"
+note "(b) node3's node step killed after its fence, before the go: restarted once, 16 ranks ran (launch ${secs} s)"
 echo PASS
