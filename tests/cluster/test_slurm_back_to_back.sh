@@ -54,6 +54,8 @@ start=$(now)
 slurm_crashes=0
 : >"$WORK/out/salloc"
 touch "$WORK/out/failed.srun" "$WORK/out/failed.companion"
+# The loop runs as the test user and appends its failures here.
+chown "$TEST_USER:" "$WORK/out/salloc" "$WORK/out/failed.srun" "$WORK/out/failed.companion"
 for mode in srun companion; do
   left=$COUNT
   while [ "$left" -gt 0 ]; do
