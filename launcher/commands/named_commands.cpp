@@ -91,12 +91,30 @@ void print_table(const std::vector<nlohmann::json>& rows) {
   }
 }
 
-// Stops this node's holder of `group`, waiting until it is gone.
+// Stops this node's holder of `group`, waiting until the process is gone:
+// its directory goes first, and its FUSE mount and layers only with it.
 bool stop_here(const PrivateDir& runtime, const std::string& group) {
   PrivateDir group_dir = runtime.existing_subdir(group);
   if (!group_dir.valid()) return false;
   PrivateDir node = group_dir.existing_subdir(host_name());
-  if (!node.valid() || !ask(node, wireup::RequestKind::stop)) return false;
+  if (!node.valid()) return false;
+  UniqueFd sock = wireup::connect_rendezvous_in(node);
+  if (!sock) return false;
+  UniqueFd holder = open_pidfd(wireup::peer_credentials(sock.get()).pid);  // the holder answers itself
+  wireup::JoinRequest request;
+  request.kind = wireup::RequestKind::stop;
+  try {
+    send_message(sock.get(), wireup::encode(request));
+    auto reply = receive_message(sock.get());
+    if (!reply || !wireup::decode_reply(reply->payload).ok) return false;
+  } catch (const Error&) {
+    return false;
+  }
+  if (holder) {
+    pollfd fd{holder.get(), POLLIN, 0};
+    ::poll(&fd, 1, kStopWaitMs);
+    return true;
+  }
   for (int waited = 0; waited < kStopWaitMs && group_dir.existing_subdir(host_name()).valid(); waited += 50) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
