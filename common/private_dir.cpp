@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -131,6 +132,20 @@ PrivateDir PrivateDir::existing_subdir(const std::string& name) const {
   return PrivateDir(path, create_or_verify(fd(), name, path, false));
 }
 
+std::pair<PrivateDir, PrivateDir> PrivateDir::group_member(const std::string& group, const std::string& name) const {
+  for (int attempt = 0;; ++attempt) {
+    PrivateDir group_dir = subdir(group);
+    try {
+      PrivateDir member = group_dir.subdir(name);
+      return {std::move(group_dir), std::move(member)};
+    } catch (const Error&) {
+      struct stat st {};
+      bool removed = ::fstat(group_dir.fd(), &st) == 0 && st.st_nlink == 0;
+      if (!removed || attempt == 99) throw;
+    }
+  }
+}
+
 bool PrivateDir::remove(const std::string& name) const { return remove_tree_at(fd(), name); }
 
 UniqueFd PrivateDir::claim() const {
@@ -188,14 +203,9 @@ OwnedDir OwnedDir::create(const PrivateDir& runtime, const std::string& group, c
   runtime.sweep_all_stale("n-");
   OwnedDir owned;
   // The previous owner's cleanup also removes <group> when it was its last
-  // member: open it again once that owner is gone.
-  for (int attempt = 0;; ++attempt) {
-    owned.group_ = runtime.subdir(group);
-    wait_for_previous_owner(owned.group_, name, kPreviousOwnerPatience);
-    struct stat st {};
-    if (::fstat(owned.group_.fd(), &st) == 0 && (st.st_nlink > 0 || attempt == 2)) break;
-  }
-  owned.dir_ = owned.group_.subdir(name);
+  // member: group_member opens it again.
+  wait_for_previous_owner(runtime.subdir(group), name, kPreviousOwnerPatience);
+  std::tie(owned.group_, owned.dir_) = runtime.group_member(group, name);
   owned.name_ = name;
   owned.owner_lock_ = owned.dir_.claim();
   return owned;

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 
 #include "common/env.hpp"
 #include "common/unique_fd.hpp"
@@ -22,6 +23,10 @@ class PrivateDir {
   // the path and the other owner when it is not ours, or a symlink.
   static PrivateDir open(const std::string& path);
 
+  // <this>/<group>/<name>, both created as needed. Another process's cleanup
+  // or sweep removes <group> when it looks empty, which can fall between our
+  // creating it and creating <name> in it: then it is opened again.
+  std::pair<PrivateDir, PrivateDir> group_member(const std::string& group, const std::string& name) const;
   // A private directory below this one (created or verified the same way).
   PrivateDir subdir(const std::string& name) const;
   // Only opens an existing subdirectory (verified); nullopt-like empty

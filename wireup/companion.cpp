@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <tuple>
+
 #include <fmt/format.h>
 
 #include "common/child_process.hpp"
@@ -43,8 +45,7 @@ void start_daemon_holder(UniqueFd listener, const LaunchSpec& launch) {
 CompanionNode lock_companion_node(const PrivateDir& runtime, const std::string& group) {
   for (int attempt = 0; attempt < 100; ++attempt) {
     CompanionNode n;
-    n.group = runtime.subdir(group);
-    n.node = n.group.subdir(host_name());
+    std::tie(n.group, n.node) = runtime.group_member(group, host_name());
     n.lock = UniqueFd(::openat(n.node.fd(), "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!n.lock) {
       if (errno == ENOENT) continue;  // removed between subdir() and openat()
