@@ -99,9 +99,15 @@ void StepOutput::take_node_ready(const std::string& line) {
   if (!line.starts_with(prefix)) return;
   auto words = split(line.substr(prefix.size()), ' ');
   if (words.size() != 2) return;
-  int rank = std::atoi(words[0].c_str());
-  int size = std::atoi(words[1].c_str());
-  if (size <= 0 || rank < 0 || rank >= size || (ready_size_ != 0 && size != ready_size_)) return;
+  int rank = 0;
+  int size = 0;
+  try {
+    size = static_cast<int>(parse_integer(words[1], "node step size", 1, 1 << 20));
+    rank = static_cast<int>(parse_integer(words[0], "node step rank", 0, size - 1));
+  } catch (const Error&) {
+    return;
+  }
+  if (ready_size_ != 0 && size != ready_size_) return;
   ready_size_ = size;
   ready_ranks_.insert(rank);
 }

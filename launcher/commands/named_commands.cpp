@@ -35,19 +35,24 @@ constexpr int kStopWaitMs = 10000;
 
 // A request other than a join to the holder in `node_dir`; nullopt when
 // none answers there.
-std::optional<wireup::JoinReply> ask(const PrivateDir& node_dir, wireup::RequestKind kind) {
-  UniqueFd sock = wireup::connect_rendezvous_in(node_dir);
-  if (!sock) return std::nullopt;
+// One request on a connection to a holder; no reply if it went away.
+std::optional<wireup::JoinReply> ask_on(int sock, wireup::RequestKind kind) {
   wireup::JoinRequest request;
   request.kind = kind;
   try {
-    send_message(sock.get(), wireup::encode(request));
-    auto reply = receive_message(sock.get());
+    send_message(sock, wireup::encode(request));
+    auto reply = receive_message(sock);
     if (!reply) return std::nullopt;
     return wireup::decode_reply(reply->payload);
   } catch (const Error&) {
     return std::nullopt;
   }
+}
+
+std::optional<wireup::JoinReply> ask(const PrivateDir& node_dir, wireup::RequestKind kind) {
+  UniqueFd sock = wireup::connect_rendezvous_in(node_dir);
+  if (!sock) return std::nullopt;
+  return ask_on(sock.get(), kind);
 }
 
 // The names of the subdirectories of `dir` (node directories of a group).
@@ -101,15 +106,8 @@ bool stop_here(const PrivateDir& runtime, const std::string& group) {
   UniqueFd sock = wireup::connect_rendezvous_in(node);
   if (!sock) return false;
   UniqueFd holder = open_pidfd(wireup::peer_credentials(sock.get()).pid);  // the holder answers itself
-  wireup::JoinRequest request;
-  request.kind = wireup::RequestKind::stop;
-  try {
-    send_message(sock.get(), wireup::encode(request));
-    auto reply = receive_message(sock.get());
-    if (!reply || !wireup::decode_reply(reply->payload).ok) return false;
-  } catch (const Error&) {
-    return false;
-  }
+  auto reply = ask_on(sock.get(), wireup::RequestKind::stop);
+  if (!reply || !reply->ok) return false;
   if (holder) {
     pollfd fd{holder.get(), POLLIN, 0};
     ::poll(&fd, 1, kStopWaitMs);
